@@ -1,0 +1,3 @@
+from sndskit.cli import main
+
+main()

@@ -1,0 +1,231 @@
+"""The SNDS catalogue: look up tables and variables, search them, find join paths.
+
+>>> from sndskit.catalog import get_catalog
+>>> catalog = get_catalog()                               # doctest: +SKIP
+>>> [hop.right for hop in catalog.find_join_path("ER_PHA_F", "IR_BEN_R")]  # doctest: +SKIP
+['ER_PRS_F', 'IR_BEN_R']
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Levenshtein
+from unidecode import unidecode
+
+from sndskit.catalog.models import JoinHop, NomenclatureInfo, TableInfo
+from sndskit.catalog.names import TableName, instantiate, is_year_templated, resolve_table_name
+from sndskit.errors import SndskitError, UnknownNameError
+
+_TOKEN = re.compile(r"[a-z0-9]+")
+
+
+def normalise_text(text: str) -> str:
+    """Lower-case, accent-free form used for every comparison.
+
+    >>> normalise_text("Numéro FINESS e-PMSI")
+    'numero finess e-pmsi'
+    """
+    return unidecode(text).lower()
+
+
+def tokens(text: str) -> list[str]:
+    return _TOKEN.findall(normalise_text(text))
+
+
+@dataclass(frozen=True)
+class FieldHit:
+    """A variable found by :meth:`Catalog.search_fields`, with why it matched."""
+
+    table: str
+    product: str
+    field: str
+    description: str
+    score: float
+    matched_on: str
+
+
+def _token_match(query_token: str, candidates: Iterable[str]) -> float:
+    """Best match of one query word among a text's words: exact, prefix, or one typo."""
+    best = 0.0
+    for word in candidates:
+        if word == query_token:
+            return 1.0
+        if len(query_token) >= 3 and word.startswith(query_token):
+            best = max(best, 0.8)
+        elif len(query_token) >= 5 and Levenshtein.distance(query_token, word, score_cutoff=1) <= 1:
+            best = max(best, 0.6)
+    return best
+
+
+class Catalog:
+    """In-memory catalogue built from table schemas and the nomenclature index."""
+
+    def __init__(
+        self,
+        tables: Iterable[TableInfo],
+        nomenclatures: Iterable[NomenclatureInfo] = (),
+        *,
+        is_sample: bool = False,
+        source: str = "",
+    ) -> None:
+        self.tables: dict[str, TableInfo] = {t.name: t for t in tables}
+        self.nomenclatures: dict[str, NomenclatureInfo] = {n.name: n for n in nomenclatures}
+        self.is_sample = is_sample
+        self.source = source
+        self._by_upper = {name.upper(): name for name in self.tables}
+        self._nom_by_upper = {name.upper(): name for name in self.nomenclatures}
+        self._graph: dict[str, list[tuple[str, tuple[str, ...], tuple[str, ...]]]] = {
+            name: [] for name in self.tables
+        }
+        for table in self.tables.values():
+            for fk in table.foreign_keys:
+                self._graph[table.name].append((fk.reference_table, fk.fields, fk.reference_fields))
+                self._graph[fk.reference_table].append((table.name, fk.reference_fields, fk.fields))
+        self._field_index = [
+            (table, field, set(tokens(field.description)), set(field.name.lower().split("_")))
+            for table in self.tables.values()
+            for field in table.fields
+        ]
+
+    # -- look-ups ---------------------------------------------------------------------
+    def products(self) -> list[str]:
+        return sorted({t.product for t in self.tables.values()})
+
+    def list_tables(self, product: str | None = None) -> list[TableInfo]:
+        """Tables sorted by product then name; ``product`` is matched case-insensitively."""
+        tables = sorted(self.tables.values(), key=lambda t: (t.product, t.name))
+        if product is None:
+            return tables
+        wanted = normalise_text(product)
+        selected = [t for t in tables if normalise_text(t.product) == wanted]
+        if not selected:
+            raise SndskitError(
+                f"unknown product '{product}'", field="product", allowed=self.products()
+            )
+        return selected
+
+    def resolve(self, name: str) -> tuple[TableInfo, TableName]:
+        """Find a table by physical or template name (``T_MCO19B`` → ``T_MCOaaB``)."""
+        resolved = resolve_table_name(name)
+        canonical = self._by_upper.get(resolved.template.upper())
+        if canonical is None:
+            raise UnknownNameError("table", name, self.suggest_tables(name))
+        return self.tables[canonical], resolved
+
+    def get_table(self, name: str) -> TableInfo:
+        return self.resolve(name)[0]
+
+    def suggest_tables(self, name: str, limit: int = 5) -> list[str]:
+        matches = process.extract(
+            name.upper(), list(self._by_upper), scorer=fuzz.WRatio, limit=limit, score_cutoff=60
+        )
+        return [self._by_upper[m[0]] for m in matches]
+
+    def get_nomenclature_info(self, name: str) -> NomenclatureInfo:
+        canonical = self._nom_by_upper.get(name.strip().upper())
+        if canonical is None:
+            matches = process.extract(
+                name.upper(), list(self._nom_by_upper), scorer=fuzz.WRatio, limit=5, score_cutoff=60
+            )
+            raise UnknownNameError(
+                "nomenclature", name, [self._nom_by_upper[m[0]] for m in matches]
+            )
+        return self.nomenclatures[canonical]
+
+    # -- search -----------------------------------------------------------------------
+    def search_fields(
+        self, text: str, *, limit: int = 20, product: str | None = None
+    ) -> list[FieldHit]:
+        """Variables whose name or description matches every word of ``text``.
+
+        Accent- and case-insensitive, words in any order, prefixes and one typo allowed
+        in words of five letters or more. Exact variable names rank first.
+        """
+        query = tokens(text)
+        if not query:
+            raise SndskitError("empty search: give a variable name or words of its description")
+        exact_name = "_".join(query).upper()
+        allowed = {t.name for t in self.list_tables(product)} if product else None
+        hits = []
+        for table, field, desc_words, name_words in self._field_index:
+            if allowed is not None and table.name not in allowed:
+                continue
+            if field.name.upper() == exact_name:
+                score, why = 100.0, "name"
+            elif len(exact_name) >= 3 and field.name.upper().startswith(exact_name):
+                score, why = 90.0, "name prefix"
+            else:
+                per_word = [
+                    max(_token_match(w, desc_words), _token_match(w, name_words)) for w in query
+                ]
+                if min(per_word) == 0:
+                    continue
+                score, why = 80.0 * sum(per_word) / len(per_word), "description"
+                if len(desc_words) > 0:  # a tighter description ranks higher
+                    score += 5.0 * len(query) / len(desc_words)
+            hits.append(
+                FieldHit(
+                    table.name, table.product, field.name, field.description, round(score, 2), why
+                )
+            )
+        hits.sort(key=lambda h: (-h.score, h.field, h.table))
+        return hits[:limit]
+
+    # -- joins ------------------------------------------------------------------------
+    def find_join_path(self, start: str, end: str) -> list[JoinHop]:
+        """Shortest path over the foreign-key graph, each hop with its join columns.
+
+        Per-year names keep their year along the path (``T_MCO19D`` → ``T_MCO19B``).
+        """
+        start_table, start_name = self.resolve(start)
+        end_table, end_name = self.resolve(end)
+        years = {n.year for n in (start_name, end_name) if n.year is not None}
+        if len(years) > 1:
+            raise SndskitError(
+                f"{start} and {end} belong to different years: PMSI tables of different "
+                "years are not joined by key (link persons through NIR_ANO_17 instead)"
+            )
+        year = years.pop() if years else None
+        archive = any(
+            n.year is not None and not is_year_templated(n.template) for n in (start_name, end_name)
+        )
+        previous = self._bfs(start_table.name, end_table.name)
+        if previous is None:
+            raise SndskitError(f"no foreign-key path between {start} and {end}")
+        hops = []
+        node = end_table.name
+        while node != start_table.name:
+            parent, left_cols, right_cols = previous[node]
+            hops.append(
+                JoinHop(
+                    left=instantiate(parent, year, dcir_archive=archive),
+                    right=instantiate(node, year, dcir_archive=archive),
+                    left_columns=left_cols,
+                    right_columns=right_cols,
+                )
+            )
+            node = parent
+        return hops[::-1]
+
+    def _bfs(self, start: str, end: str) -> dict | None:
+        previous: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {}
+        seen = {start}
+        queue = deque([start])
+        while queue:
+            node = queue.popleft()
+            if node == end:
+                return previous
+            # Widest key first: between two tables, the full composite key is the real join.
+            for neighbour, cols, ref_cols in sorted(
+                self._graph[node], key=lambda e: (-len(e[1]), e[0])
+            ):
+                if neighbour not in seen:
+                    seen.add(neighbour)
+                    previous[neighbour] = (node, cols, ref_cols)
+                    queue.append(neighbour)
+        return None

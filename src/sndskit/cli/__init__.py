@@ -1,0 +1,47 @@
+"""Command-line interface: thin wrappers over library functions.
+
+Every command catches :class:`~sndskit.errors.SndskitError` and prints it as one clear
+line on stderr (exit code 2), never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from sndskit import __version__
+from sndskit.cli import catalog, data
+from sndskit.cli.render import err_console
+from sndskit.errors import SndskitError
+
+app = typer.Typer(
+    no_args_is_help=True,
+    help="sndskit — the SNDS and OMOP-CDM study toolkit (catalogue, codes, cohorts, access).",
+    pretty_exceptions_enable=False,
+)
+app.add_typer(data.app, name="data")
+app.add_typer(catalog.app, name="catalog")
+
+
+@app.command()
+def version() -> None:
+    """Print the sndskit version."""
+    typer.echo(__version__)
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=False)
+    except SndskitError as exc:
+        err_console.print(f"[bold red]error:[/] {exc.render()}", highlight=False, markup=True)
+        sys.exit(2)
+    except typer.Abort:
+        sys.exit(130)
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
