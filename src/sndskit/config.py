@@ -20,12 +20,12 @@ def sndskit_home() -> Path:
     return Path(os.environ.get("SNDSKIT_HOME") or Path.home() / ".sndskit").expanduser()
 
 
-def store_path() -> Path:
-    return sndskit_home() / "store.duckdb"
+def store_path(home: Path | None = None) -> Path:
+    return Path(home or sndskit_home()) / "store.duckdb"
 
 
-def manifest_path() -> Path:
-    return sndskit_home() / "manifest.json"
+def manifest_path(home: Path | None = None) -> Path:
+    return Path(home or sndskit_home()) / "manifest.json"
 
 
 def fetched_sources_dir() -> Path:

@@ -8,33 +8,18 @@
 
 from __future__ import annotations
 
-import re
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
-from unidecode import unidecode
 
 from sndskit.catalog.models import JoinHop, NomenclatureInfo, TableInfo
 from sndskit.catalog.names import TableName, instantiate, is_year_templated, resolve_table_name
 from sndskit.errors import SndskitError, UnknownNameError
-
-_TOKEN = re.compile(r"[a-z0-9]+")
-
-
-def normalise_text(text: str) -> str:
-    """Lower-case, accent-free form used for every comparison.
-
-    >>> normalise_text("Numéro FINESS e-PMSI")
-    'numero finess e-pmsi'
-    """
-    return unidecode(text).lower()
-
-
-def tokens(text: str) -> list[str]:
-    return _TOKEN.findall(normalise_text(text))
+from sndskit.text import normalise_text, words
 
 
 @dataclass(frozen=True)
@@ -47,6 +32,15 @@ class FieldHit:
     description: str
     score: float
     matched_on: str
+
+
+class _Edge(NamedTuple):
+    """A foreign key seen from one side: ``columns`` here equal ``other_columns`` there."""
+
+    target: str
+    columns: tuple[str, ...]
+    other_columns: tuple[str, ...]
+    note: str
 
 
 def _token_match(query_token: str, candidates: Iterable[str]) -> float:
@@ -79,15 +73,17 @@ class Catalog:
         self.source = source
         self._by_upper = {name.upper(): name for name in self.tables}
         self._nom_by_upper = {name.upper(): name for name in self.nomenclatures}
-        self._graph: dict[str, list[tuple[str, tuple[str, ...], tuple[str, ...]]]] = {
-            name: [] for name in self.tables
-        }
+        self._graph: dict[str, list[_Edge]] = {name: [] for name in self.tables}
         for table in self.tables.values():
             for fk in table.foreign_keys:
-                self._graph[table.name].append((fk.reference_table, fk.fields, fk.reference_fields))
-                self._graph[fk.reference_table].append((table.name, fk.reference_fields, fk.fields))
+                self._graph[table.name].append(
+                    _Edge(fk.reference_table, fk.fields, fk.reference_fields, fk.note)
+                )
+                self._graph[fk.reference_table].append(
+                    _Edge(table.name, fk.reference_fields, fk.fields, fk.note)
+                )
         self._field_index = [
-            (table, field, set(tokens(field.description)), set(field.name.lower().split("_")))
+            (table, field, set(words(field.description)), set(field.name.lower().split("_")))
             for table in self.tables.values()
             for field in table.fields
         ]
@@ -146,10 +142,13 @@ class Catalog:
         Accent- and case-insensitive, words in any order, prefixes and one typo allowed
         in words of five letters or more. Exact variable names rank first.
         """
-        query = tokens(text)
+        exact_name = "_".join(words(text)).upper()
+        query = words(text, drop_stopwords=True)
         if not query:
-            raise SndskitError("empty search: give a variable name or words of its description")
-        exact_name = "_".join(query).upper()
+            raise SndskitError(
+                f"nothing to search for in {text!r}: give a variable name or words of its "
+                "description (French function words such as 'de', 'la' are ignored)"
+            )
         allowed = {t.name for t in self.list_tables(product)} if product else None
         hits = []
         for table, field, desc_words, name_words in self._field_index:
@@ -200,20 +199,22 @@ class Catalog:
         hops = []
         node = end_table.name
         while node != start_table.name:
-            parent, left_cols, right_cols = previous[node]
+            parent, edge = previous[node]
             hops.append(
                 JoinHop(
                     left=instantiate(parent, year, dcir_archive=archive),
                     right=instantiate(node, year, dcir_archive=archive),
-                    left_columns=left_cols,
-                    right_columns=right_cols,
+                    left_columns=edge.columns,
+                    right_columns=edge.other_columns,
+                    note=edge.note,
                 )
             )
             node = parent
         return hops[::-1]
 
-    def _bfs(self, start: str, end: str) -> dict | None:
-        previous: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {}
+    def _bfs(self, start: str, end: str) -> dict[str, tuple[str, _Edge]] | None:
+        """Breadth-first search; maps each reached table to (its parent, the edge used)."""
+        previous: dict[str, tuple[str, _Edge]] = {}
         seen = {start}
         queue = deque([start])
         while queue:
@@ -221,11 +222,9 @@ class Catalog:
             if node == end:
                 return previous
             # Widest key first: between two tables, the full composite key is the real join.
-            for neighbour, cols, ref_cols in sorted(
-                self._graph[node], key=lambda e: (-len(e[1]), e[0])
-            ):
-                if neighbour not in seen:
-                    seen.add(neighbour)
-                    previous[neighbour] = (node, cols, ref_cols)
-                    queue.append(neighbour)
+            for edge in sorted(self._graph[node], key=lambda e: (-len(e.columns), e.target)):
+                if edge.target not in seen:
+                    seen.add(edge.target)
+                    previous[edge.target] = (node, edge)
+                    queue.append(edge.target)
         return None

@@ -62,6 +62,7 @@ def describe_table(catalog: Catalog, name: str) -> dict[str, Any]:
                 "columns": list(fk.fields),
                 "reference_table": instantiate(fk.reference_table, year),
                 "reference_columns": list(fk.reference_fields),
+                "note": fk.note,
             }
             for fk in table.foreign_keys
         ],
@@ -72,7 +73,7 @@ def describe_table(catalog: Catalog, name: str) -> dict[str, Any]:
 def _hop_notes(catalog: Catalog, hop: JoinHop) -> list[str]:
     """Warn where the two sides of a join column are declared with different types."""
     left, right = catalog.get_table(hop.left), catalog.get_table(hop.right)
-    notes = []
+    notes = [hop.note] if hop.note else []
     for lcol, rcol in zip(hop.left_columns, hop.right_columns, strict=True):
         lf, rf = left.field(lcol), right.field(rcol)
         if lf and rf and lf.type != rf.type:

@@ -16,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import yaml
 from pydantic import ValidationError
 
 from sndskit.catalog.models import FieldInfo, ForeignKey, NomenclatureInfo, TableInfo
@@ -23,6 +24,29 @@ from sndskit.errors import SndskitError
 
 REQUIRED_TABLE_KEYS = ("name", "title", "produit", "fields")
 REQUIRED_FIELD_KEYS = ("name", "type")
+
+
+@cache
+def key_overrides() -> dict[tuple[str, str], dict[str, Any]]:
+    """Documented corrections to declared foreign keys, by (table, referenced table)."""
+    path = resources.files("sndskit") / "resources" / "catalog" / "key_overrides.yaml"
+    entries = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return {(e["table"], e["reference_table"]): e for e in entries}
+
+
+def _apply_override(fk: ForeignKey, table: str) -> ForeignKey:
+    override = key_overrides().get((table, fk.reference_table))
+    if override is None:
+        return fk
+    pairs = dict(zip(fk.fields, fk.reference_fields, strict=True))
+    kept = [c for c in override["columns"] if c in pairs]
+    return fk.model_copy(
+        update={
+            "fields": tuple(kept),
+            "reference_fields": tuple(pairs[c] for c in kept),
+            "note": " ".join(override["reason"].split()),
+        }
+    )
 
 
 @cache
@@ -109,13 +133,12 @@ def parse_table_schema(data: dict[str, Any], path: Path) -> TableInfo:
     for fk in data.get("foreignKeys") or []:
         try:
             reference = fk["reference"]
-            foreign_keys.append(
-                ForeignKey(
-                    fields=_match_columns(_as_list(fk["fields"]), by_upper, data["name"], path),
-                    reference_table=reference["resource"],
-                    reference_fields=tuple(_as_list(reference["fields"])),
-                )
+            declared = ForeignKey(
+                fields=_match_columns(_as_list(fk["fields"]), by_upper, data["name"], path),
+                reference_table=reference["resource"],
+                reference_fields=tuple(_as_list(reference["fields"])),
             )
+            foreign_keys.append(_apply_override(declared, data["name"]))
         except (KeyError, TypeError) as exc:
             raise SndskitError(
                 f"malformed foreign key ({exc})", file=path, field="foreignKeys"

@@ -37,6 +37,7 @@ class ForeignKey(_Frozen):
     fields: tuple[str, ...]
     reference_table: str
     reference_fields: tuple[str, ...]
+    note: str = Field(default="", description="why sndskit corrected the declared key")
 
     @model_validator(mode="after")
     def _same_arity(self) -> ForeignKey:
@@ -97,3 +98,4 @@ class JoinHop(_Frozen):
     right: str
     left_columns: tuple[str, ...]
     right_columns: tuple[str, ...]
+    note: str = ""

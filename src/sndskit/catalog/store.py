@@ -59,7 +59,9 @@ def get_nomenclature_values(
         )
     query = exp.select("*").from_(exp.table_(info.name, db=NOMENCLATURE_SCHEMA, quoted=True))
     if info.code_column:
-        query = query.order_by(exp.column(info.code_column, quoted=True))
+        code = exp.column(info.code_column, quoted=True)
+        numeric = exp.TryCast(this=code.copy(), to=exp.DataType.build("BIGINT"))
+        query = query.order_by(exp.Ordered(this=numeric, nulls_first=False), code)
     if limit is not None:
         query = query.limit(limit)
     con = connect_store(path)

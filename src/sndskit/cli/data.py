@@ -54,8 +54,9 @@ def fetch_command(
             progress.update(tasks[description], advance=done, total=total)
 
         report = fetch_sources(dest, mirror=mirror, only=only, progress=advance)
-    console.print(f"fetched {report.files} file(s), {report.bytes:,} bytes into {dest}")
-    console.print(f"record: {report.record}")
+    console.print(f"fetched {len(report.files)} file(s), {report.total_bytes:,} bytes into {dest}")
+    console.print(f"record: {report.record_path}")
+    console.print("next: `sndskit data import --from` this folder")
 
 
 @app.command("import")

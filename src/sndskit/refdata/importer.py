@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 from pydantic import BaseModel, ConfigDict
 from sqlglot import exp
 
@@ -23,6 +24,7 @@ from sndskit.catalog.loader import load_nomenclature_index, load_tables
 from sndskit.catalog.models import NomenclatureInfo, TableInfo
 from sndskit.config import (
     SCHEMA_SUBDIR,
+    builtin_sample_dir,
     default_reference_dir,
     manifest_path,
     sndskit_home,
@@ -69,7 +71,7 @@ def resolve_source(source: Path | None) -> tuple[Path, bool]:
             hint="point --from at a folder laid out like ../shared/data "
             "or fetched by `sndskit data fetch`",
         )
-    return explicit, False
+    return explicit, explicit.resolve() == builtin_sample_dir().resolve()
 
 
 def _sha256(path: Path) -> str:
@@ -106,15 +108,17 @@ def _write_catalog(con: duckdb.DuckDBPyConnection, tables: list[TableInfo]) -> N
         "CREATE TABLE catalog_foreign_keys (table_name VARCHAR, position INTEGER, "
         "columns VARCHAR[], reference_table VARCHAR, reference_columns VARCHAR[])"
     )
-    con.executemany(
-        "INSERT INTO catalog_tables VALUES (?, ?, ?, ?, ?, ?)",
+    _insert_rows(
+        con,
+        "catalog_tables",
         [
             (t.name, t.product, t.title, list(t.primary_key), t.source_file, t.model_dump_json())
             for t in tables
         ],
     )
-    con.executemany(
-        "INSERT INTO catalog_fields VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    _insert_rows(
+        con,
+        "catalog_fields",
         [
             (
                 t.name,
@@ -133,14 +137,28 @@ def _write_catalog(con: duckdb.DuckDBPyConnection, tables: list[TableInfo]) -> N
             for i, f in enumerate(t.fields, start=1)
         ],
     )
-    con.executemany(
-        "INSERT INTO catalog_foreign_keys VALUES (?, ?, ?, ?, ?)",
+    _insert_rows(
+        con,
+        "catalog_foreign_keys",
         [
             (t.name, i, list(fk.fields), fk.reference_table, list(fk.reference_fields))
             for t in tables
             for i, fk in enumerate(t.foreign_keys, start=1)
         ],
     )
+
+
+def _insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple]) -> None:
+    """Bulk insert through Arrow (DuckDB's executemany is row-by-row and slow)."""
+    if not rows:
+        return
+    columns = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()]
+    batch = pa.Table.from_pylist([dict(zip(columns, row, strict=True)) for row in rows])
+    con.register("_rows", batch)
+    try:
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _rows")
+    finally:
+        con.unregister("_rows")
 
 
 def _load_nomenclature(con: duckdb.DuckDBPyConnection, info: NomenclatureInfo) -> NomenclatureInfo:
@@ -170,9 +188,11 @@ def _load_nomenclature(con: duckdb.DuckDBPyConnection, info: NomenclatureInfo) -
 
 
 def import_reference_data(
-    source: Path | None = None, *, progress: Progress | None = None
+    source: Path | None = None, *, home: Path | None = None, progress: Progress | None = None
 ) -> ImportReport:
-    """Build ``$SNDSKIT_HOME/store.duckdb`` and ``manifest.json`` from reference data.
+    """Build ``store.duckdb`` and ``manifest.json`` in ``home`` (default ``$SNDSKIT_HOME``).
+
+    ``source`` defaults to the first reference folder found (see :mod:`sndskit.config`).
 
     >>> report = import_reference_data()          # doctest: +SKIP
     >>> report.tables                             # doctest: +SKIP
@@ -195,9 +215,9 @@ def import_reference_data(
     hashed = _source_files(root, files)
     notify("reading table schemas", 1, 1)
 
-    home = sndskit_home()
+    home = Path(home or sndskit_home())
     home.mkdir(parents=True, exist_ok=True)
-    with atomic_path(store_path(), suffix=".duckdb") as tmp:
+    with atomic_path(store_path(home), suffix=".duckdb") as tmp:
         tmp.unlink()  # DuckDB creates the file itself
         con = duckdb.connect(str(tmp))
         try:
@@ -211,15 +231,16 @@ def import_reference_data(
                 "CREATE TABLE nomenclatures (name VARCHAR PRIMARY KEY, folder VARCHAR, "
                 "rows BIGINT, payload JSON)"
             )
-            con.executemany(
-                "INSERT INTO nomenclatures VALUES (?, ?, ?, ?)",
+            _insert_rows(
+                con,
+                "nomenclatures",
                 [(n.name, n.folder, n.rows, n.model_dump_json()) for n in loaded],
             )
             con.execute("CREATE TABLE source_files (path VARCHAR, bytes BIGINT, sha256 VARCHAR)")
-            con.executemany("INSERT INTO source_files VALUES (?, ?, ?)", hashed)
+            _insert_rows(con, "source_files", hashed)
             report = ImportReport(
-                store=str(store_path()),
-                manifest=str(manifest_path()),
+                store=str(store_path(home)),
+                manifest=str(manifest_path(home)),
                 source=str(root),
                 is_sample=is_sample,
                 tables=len(tables),
@@ -232,8 +253,9 @@ def import_reference_data(
             )
             manifest = _manifest(report, root, hashed)
             con.execute("CREATE TABLE store_info (key VARCHAR PRIMARY KEY, value VARCHAR)")
-            con.executemany(
-                "INSERT INTO store_info VALUES (?, ?)",
+            _insert_rows(
+                con,
+                "store_info",
                 [
                     ("format", str(STORE_FORMAT)),
                     ("is_sample", json.dumps(is_sample)),
@@ -243,7 +265,7 @@ def import_reference_data(
             )
         finally:
             con.close()
-    write_json_atomic(manifest_path(), manifest)
+    write_json_atomic(manifest_path(home), manifest)
     return report
 
 

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from sndskit.config import store_path
 from sndskit.store import connect_store
 
 
-def get_store_status() -> dict[str, Any]:
+def get_store_status(home: Path | None = None) -> dict[str, Any]:
     """The store's manifest as recorded inside it (the single source of truth).
 
     >>> get_store_status()["store"].endswith("store.duckdb")
     True
     """
-    path = store_path()
+    path = store_path(home)
     if not path.exists():
         return {"store": str(path), "exists": False, "manifest": None}
     con = connect_store(path)

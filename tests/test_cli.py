@@ -1,0 +1,75 @@
+"""The CLI as a user runs it: a separate process, JSON on stdout, clear errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.shared_data
+
+
+def run(home, *args, check=True):
+    env = {**os.environ, "SNDSKIT_HOME": str(home), "COLUMNS": "200"}
+    result = subprocess.run(
+        [sys.executable, "-m", "sndskit", *args], capture_output=True, text=True, env=env
+    )
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_join_json_gives_the_path_with_its_columns(real_home):
+    out = json.loads(run(real_home, "catalog", "join", "ER_PHA_F", "IR_BEN_R", "--json").stdout)
+    assert [(h["left"], h["right"]) for h in out["hops"]] == [
+        ("ER_PHA_F", "ER_PRS_F"),
+        ("ER_PRS_F", "IR_BEN_R"),
+    ]
+    assert len(out["hops"][0]["on"]) == 9
+    assert out["hops"][1]["on"] == [
+        {"left": "BEN_NIR_PSA", "right": "BEN_NIR_PSA"},
+        {"left": "BEN_RNG_GEM", "right": "BEN_RNG_GEM"},
+    ]
+    assert out["sql"].startswith("SELECT * FROM ER_PHA_F")
+
+
+def test_describe_json_has_the_documented_keys(real_home):
+    out = json.loads(run(real_home, "catalog", "describe", "T_MCO19B", "--json").stdout)
+    assert (out["name"], out["template"], out["year"]) == ("T_MCO19B", "T_MCOaaB", 2019)
+    assert {"name", "title", "product", "fields", "primary_key", "foreign_keys"} <= set(out)
+    assert out["primary_key"] == ["ETA_NUM", "RSA_NUM"]
+    dp = next(f for f in out["fields"] if f["name"] == "DGN_PAL")
+    assert {"name", "type", "description", "nomenclature"} <= set(dp)
+    assert dp["nomenclature"] == "MS_CIM_V"
+
+
+def test_tables_search_and_nomenclature_json(real_home):
+    tables = json.loads(run(real_home, "catalog", "tables", "--product", "DCIR", "--json").stdout)
+    assert len(tables) == 16 and all(t["product"] == "DCIR" for t in tables)
+    hits = json.loads(run(real_home, "catalog", "search", "date de décès", "--json").stdout)
+    assert any(h["field"] == "BEN_DCD_DTE" for h in hits)
+    nom = json.loads(run(real_home, "catalog", "nomenclature", "IR_ALD_V", "--json").stdout)
+    assert nom["total_rows"] == 34 and nom["code_column"] == "ALD_030_COD"
+
+
+def test_unknown_table_is_one_clear_line_with_suggestions(real_home):
+    result = run(real_home, "catalog", "describe", "ER_PHA", check=False)
+    assert result.returncode == 2
+    assert "unknown table 'ER_PHA'" in result.stderr and "ER_PHA_F" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_status_json_and_missing_store(real_home, tmp_path):
+    status = json.loads(run(real_home, "data", "status", "--json").stdout)
+    assert status["exists"] and status["manifest"]["counts"]["tables"] == 188
+    missing = run(tmp_path / "nothing", "catalog", "tables", check=False)
+    assert missing.returncode == 2 and "sndskit data import" in missing.stderr
+
+
+def test_import_from_a_missing_folder_fails_cleanly(tmp_path):
+    result = run(tmp_path / "h", "data", "import", "--from", str(tmp_path / "nope"), check=False)
+    assert result.returncode == 2 and "not a reference-data folder" in result.stderr
+    assert not (tmp_path / "h" / "store.duckdb").exists()
