@@ -7,10 +7,6 @@ import os
 import subprocess
 import sys
 
-import pytest
-
-pytestmark = pytest.mark.shared_data
-
 
 def run(home, *args, check=True):
     env = {**os.environ, "SNDSKIT_HOME": str(home), "COLUMNS": "200"}
@@ -73,3 +69,29 @@ def test_import_from_a_missing_folder_fails_cleanly(tmp_path):
     result = run(tmp_path / "h", "data", "import", "--from", str(tmp_path / "nope"), check=False)
     assert result.returncode == 2 and "not a reference-data folder" in result.stderr
     assert not (tmp_path / "h" / "store.duckdb").exists()
+
+
+def test_fetch_from_a_file_mirror_then_import_the_fetched_folder(tmp_path):
+    """End to end offline: a mirror holding the schema-snds archive (built from the sample)."""
+    import tarfile
+
+    from sndskit.config import builtin_sample_dir
+
+    mirror = tmp_path / "mirror" / "schema-snds"
+    mirror.mkdir(parents=True)
+    with tarfile.open(mirror / "schema-snds-master.tar.gz", "w:gz") as archive:
+        for part in ("schemas", "nomenclatures"):
+            archive.add(builtin_sample_dir() / "schema-snds" / part, f"schema-snds-master/{part}")
+    dest = tmp_path / "fetched"
+    home = tmp_path / "home"
+    mirror_url = (tmp_path / "mirror").as_uri()
+    run(home, "data", "fetch", "--only", "schema-snds", "--mirror", mirror_url, "--dest", str(dest))
+    record = json.loads((dest / "fetch-record.json").read_text())
+    assert [f["source"] for f in record["files"]] == ["schema-snds"]
+    run(home, "data", "import", "--from", str(dest))
+    status = json.loads(run(home, "data", "status", "--json").stdout)
+    assert status["manifest"]["source"] == str(dest)
+    assert status["manifest"]["fetch_record"] == str(dest / "fetch-record.json")
+    assert status["manifest"]["counts"]["tables"] == len(
+        list((builtin_sample_dir() / "schema-snds" / "schemas").rglob("*.json"))
+    )
