@@ -14,12 +14,11 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from rapidfuzz import fuzz, process
-from rapidfuzz.distance import Levenshtein
 
 from sndskit.catalog.models import JoinHop, NomenclatureInfo, TableInfo
 from sndskit.catalog.names import TableName, instantiate, is_year_templated, resolve_table_name
 from sndskit.errors import SndskitError, UnknownNameError
-from sndskit.text import normalise_text, words
+from sndskit.text import WordIndex, normalise_text, words
 
 
 @dataclass(frozen=True)
@@ -41,19 +40,6 @@ class _Edge(NamedTuple):
     columns: tuple[str, ...]
     other_columns: tuple[str, ...]
     note: str
-
-
-def _token_match(query_token: str, candidates: Iterable[str]) -> float:
-    """Best match of one query word among a text's words: exact, prefix, or one typo."""
-    best = 0.0
-    for word in candidates:
-        if word == query_token:
-            return 1.0
-        if len(query_token) >= 3 and word.startswith(query_token):
-            best = max(best, 0.8)
-        elif len(query_token) >= 5 and Levenshtein.distance(query_token, word, score_cutoff=1) <= 1:
-            best = max(best, 0.6)
-    return best
 
 
 class Catalog:
@@ -82,11 +68,12 @@ class Catalog:
                 self._graph[fk.reference_table].append(
                     _Edge(table.name, fk.reference_fields, fk.fields, fk.note)
                 )
-        self._field_index = [
-            (table, field, set(words(field.description)), set(field.name.lower().split("_")))
-            for table in self.tables.values()
-            for field in table.fields
-        ]
+        self._fields = [(t, f) for t in self.tables.values() for f in t.fields]
+        self._word_index = WordIndex(
+            (i, [*words(f.description), *f.name.lower().split("_")])
+            for i, (_, f) in enumerate(self._fields)
+        )
+        self._description_length = [len(words(f.description)) or 1 for _, f in self._fields]
 
     # -- look-ups ---------------------------------------------------------------------
     def products(self) -> list[str]:
@@ -150,28 +137,26 @@ class Catalog:
                 "description (French function words such as 'de', 'la' are ignored)"
             )
         allowed = {t.name for t in self.list_tables(product)} if product else None
+        per_word = [self._word_index.match(w) for w in query]
+        matched = set.intersection(*(set(m) for m in per_word))
         hits = []
-        for table, field, desc_words, name_words in self._field_index:
+        for i, (table, field) in enumerate(self._fields):
             if allowed is not None and table.name not in allowed:
                 continue
-            if field.name.upper() == exact_name:
+            name = field.name.upper()
+            if name == exact_name:
                 score, why = 100.0, "name"
-            elif len(exact_name) >= 3 and field.name.upper().startswith(exact_name):
+            elif len(exact_name) >= 3 and name.startswith(exact_name):
                 score, why = 90.0, "name prefix"
+            elif i in matched:
+                mean = sum(m[i] for m in per_word) / len(per_word)
+                # A tighter description (fewer other words) ranks higher.
+                score = 80.0 * mean + 5.0 * len(query) / self._description_length[i]
+                why = "description"
             else:
-                per_word = [
-                    max(_token_match(w, desc_words), _token_match(w, name_words)) for w in query
-                ]
-                if min(per_word) == 0:
-                    continue
-                score, why = 80.0 * sum(per_word) / len(per_word), "description"
-                if len(desc_words) > 0:  # a tighter description ranks higher
-                    score += 5.0 * len(query) / len(desc_words)
-            hits.append(
-                FieldHit(
-                    table.name, table.product, field.name, field.description, round(score, 2), why
-                )
-            )
+                continue
+            hits.append(FieldHit(table.name, table.product, field.name, field.description,
+                                 round(score, 2), why))  # fmt: skip
         hits.sort(key=lambda h: (-h.score, h.field, h.table))
         return hits[:limit]
 
