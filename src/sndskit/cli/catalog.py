@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from sndskit.catalog import get_catalog, get_nomenclature_values
+from sndskit.catalog import Catalog, get_catalog, get_nomenclature_values
 from sndskit.catalog.export import describe_table, join_path_as_dict, tables_overview
 from sndskit.cli.render import console, print_json, sample_notice
 
 app = typer.Typer(no_args_is_help=True, help="Browse the SNDS catalogue: tables, variables, joins.")
+
+
+@functools.cache
+def _catalog() -> Catalog:
+    """The store's catalogue, with the sample notice printed once per process."""
+    catalog = get_catalog()
+    sample_notice(catalog.is_sample)
+    return catalog
+
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
@@ -24,8 +34,7 @@ def tables_command(
     json_output: JsonFlag = False,
 ) -> None:
     """List tables with their product, title and size."""
-    catalog = get_catalog()
-    sample_notice(catalog.is_sample)
+    catalog = _catalog()
     rows = tables_overview(catalog, product)
     if json_output:
         return print_json(rows)
@@ -47,8 +56,7 @@ def describe_command(
     json_output: JsonFlag = False,
 ) -> None:
     """Show a table: its variables, types, nomenclatures and keys."""
-    catalog = get_catalog()
-    sample_notice(catalog.is_sample)
+    catalog = _catalog()
     info = describe_table(catalog, name)
     if json_output:
         return print_json(info)
@@ -81,8 +89,7 @@ def search_command(
     json_output: JsonFlag = False,
 ) -> None:
     """Find variables by name or description (accent- and case-insensitive, ranked)."""
-    catalog = get_catalog()
-    sample_notice(catalog.is_sample)
+    catalog = _catalog()
     hits = catalog.search_fields(text, limit=limit, product=product)
     if json_output:
         return print_json([hit.__dict__ for hit in hits])
@@ -100,8 +107,7 @@ def join_command(
     json_output: JsonFlag = False,
 ) -> None:
     """Shortest join path between two tables over the foreign-key graph."""
-    catalog = get_catalog()
-    sample_notice(catalog.is_sample)
+    catalog = _catalog()
     path = join_path_as_dict(catalog, left, right, dialect=dialect)
     if json_output:
         return print_json(path)
@@ -120,8 +126,7 @@ def nomenclature_command(
     json_output: JsonFlag = False,
 ) -> None:
     """Show the values of a reference table (nomenclature)."""
-    catalog = get_catalog()
-    sample_notice(catalog.is_sample)
+    catalog = _catalog()
     info, columns, rows = get_nomenclature_values(name, limit=limit, catalog=catalog)
     if json_output:
         return print_json(
@@ -144,8 +149,7 @@ def nomenclature_command(
 @app.command("tour")
 def tour_command() -> None:
     """A short guided tour of the catalogue (used by `make demo`)."""
-    catalog = get_catalog()
-    sample_notice(catalog.is_sample)
+    catalog = _catalog()
     console.rule("[bold]SNDS catalogue tour")
     counts = {}
     for t in catalog.tables.values():
