@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from sndskit.config import manifest_path, store_path
 from sndskit.errors import SndskitError
@@ -37,3 +38,18 @@ def read_manifest(path: Path | None = None) -> dict[str, Any] | None:
         return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise SndskitError(f"corrupt manifest ({exc.msg})", file=path, line=exc.lineno) from None
+
+
+def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple]) -> None:
+    """Bulk insert through Arrow (DuckDB's executemany is row-by-row and slow)."""
+    if not rows:
+        return
+    columns = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()]
+    batch = pa.table(
+        dict(zip(columns, (list(col) for col in zip(*rows, strict=True)), strict=True))
+    )
+    con.register("_rows", batch)
+    try:
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _rows")
+    finally:
+        con.unregister("_rows")

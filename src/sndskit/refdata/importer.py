@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 from pydantic import BaseModel, ConfigDict
 from sqlglot import exp
 
@@ -32,7 +31,11 @@ from sndskit.config import (
 )
 from sndskit.errors import SndskitError
 from sndskit.io import atomic_path, write_json_atomic
-from sndskit.store import NOMENCLATURE_SCHEMA, STORE_FORMAT
+from sndskit.store import NOMENCLATURE_SCHEMA, STORE_FORMAT, insert_rows
+from sndskit.terminology.build import write_terminology
+
+SOURCE_FOLDERS = (SCHEMA_SUBDIR, "nomensland", "bdpm")
+"""Folders of the reference data that the store is built from (each hashed in the manifest)."""
 
 Progress = Callable[[str, int, int], None]
 """Called as ``progress(step description, done, total)``."""
@@ -51,6 +54,7 @@ class ImportReport(BaseModel):
     primary_keys: int
     nomenclatures: int
     nomenclatures_without_values: list[str]
+    concepts: dict[str, int]
     seconds: float
 
 
@@ -108,7 +112,7 @@ def _write_catalog(con: duckdb.DuckDBPyConnection, tables: list[TableInfo]) -> N
         "CREATE TABLE catalog_foreign_keys (table_name VARCHAR, position INTEGER, "
         "columns VARCHAR[], reference_table VARCHAR, reference_columns VARCHAR[])"
     )
-    _insert_rows(
+    insert_rows(
         con,
         "catalog_tables",
         [
@@ -116,7 +120,7 @@ def _write_catalog(con: duckdb.DuckDBPyConnection, tables: list[TableInfo]) -> N
             for t in tables
         ],
     )
-    _insert_rows(
+    insert_rows(
         con,
         "catalog_fields",
         [
@@ -137,7 +141,7 @@ def _write_catalog(con: duckdb.DuckDBPyConnection, tables: list[TableInfo]) -> N
             for i, f in enumerate(t.fields, start=1)
         ],
     )
-    _insert_rows(
+    insert_rows(
         con,
         "catalog_foreign_keys",
         [
@@ -146,19 +150,6 @@ def _write_catalog(con: duckdb.DuckDBPyConnection, tables: list[TableInfo]) -> N
             for i, fk in enumerate(t.foreign_keys, start=1)
         ],
     )
-
-
-def _insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple]) -> None:
-    """Bulk insert through Arrow (DuckDB's executemany is row-by-row and slow)."""
-    if not rows:
-        return
-    columns = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()]
-    batch = pa.Table.from_pylist([dict(zip(columns, row, strict=True)) for row in rows])
-    con.register("_rows", batch)
-    try:
-        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _rows")
-    finally:
-        con.unregister("_rows")
 
 
 def _load_nomenclature(con: duckdb.DuckDBPyConnection, info: NomenclatureInfo) -> NomenclatureInfo:
@@ -208,9 +199,11 @@ def import_reference_data(
     tables = load_tables(schema_root)  # every error is raised before the store is touched
     nomenclatures = load_nomenclature_index(nomenclature_root)
     files = [
-        *schema_root.rglob("*.json"),
-        *nomenclature_root.rglob("*.json"),
-        *nomenclature_root.rglob("*.csv"),
+        p
+        for folder in SOURCE_FOLDERS
+        if (root / folder).is_dir()
+        for p in (root / folder).rglob("*")
+        if p.is_file()
     ]
     hashed = _source_files(root, files)
     notify("reading table schemas", 1, 1)
@@ -231,13 +224,16 @@ def import_reference_data(
                 "CREATE TABLE nomenclatures (name VARCHAR PRIMARY KEY, folder VARCHAR, "
                 "rows BIGINT, payload JSON)"
             )
-            _insert_rows(
+            insert_rows(
                 con,
                 "nomenclatures",
                 [(n.name, n.folder, n.rows, n.model_dump_json()) for n in loaded],
             )
+            notify("loading terminologies", 0, 1)
+            concepts = write_terminology(con, root)
+            notify("loading terminologies", 1, 1)
             con.execute("CREATE TABLE source_files (path VARCHAR, bytes BIGINT, sha256 VARCHAR)")
-            _insert_rows(con, "source_files", hashed)
+            insert_rows(con, "source_files", hashed)
             report = ImportReport(
                 store=str(store_path(home)),
                 manifest=str(manifest_path(home)),
@@ -249,11 +245,12 @@ def import_reference_data(
                 primary_keys=sum(bool(t.primary_key) for t in tables),
                 nomenclatures=len(loaded),
                 nomenclatures_without_values=sorted(n.name for n in loaded if n.rows is None),
+                concepts=concepts,
                 seconds=round(time.perf_counter() - started, 3),
             )
             manifest = _manifest(report, root, hashed)
             con.execute("CREATE TABLE store_info (key VARCHAR PRIMARY KEY, value VARCHAR)")
-            _insert_rows(
+            insert_rows(
                 con,
                 "store_info",
                 [
@@ -279,11 +276,13 @@ def _manifest(report: ImportReport, root: Path, hashed: list[tuple[str, int, str
         "is_sample": report.is_sample,
         "fetch_record": str(fetch_record) if fetch_record.exists() else None,
         "sources": {
-            SCHEMA_SUBDIR: {
-                "files": len(hashed),
-                "bytes": sum(b for _, b, _ in hashed),
-                "sha256": _combined_hash(hashed),
+            folder: {
+                "files": len(rows),
+                "bytes": sum(b for _, b, _ in rows),
+                "sha256": _combined_hash(rows),
             }
+            for folder in SOURCE_FOLDERS
+            if (rows := [r for r in hashed if Path(r[0]).parts[0] == folder])
         },
         "counts": {
             "tables": report.tables,
@@ -292,6 +291,7 @@ def _manifest(report: ImportReport, root: Path, hashed: list[tuple[str, int, str
             "primary_keys": report.primary_keys,
             "nomenclatures": report.nomenclatures,
             "nomenclatures_without_values": report.nomenclatures_without_values,
+            "concepts": report.concepts,
         },
         "seconds": report.seconds,
     }

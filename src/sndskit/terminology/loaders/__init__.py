@@ -1,0 +1,1 @@
+"""One loader per source family; each returns a ``TerminologyBatch`` (see ``model``)."""
