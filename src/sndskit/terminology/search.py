@@ -29,6 +29,7 @@ from sndskit.terminology.model import VOCABULARIES
 from sndskit.text import Lexicon, words
 
 MATCH_KINDS = {
+    "partial": "partial", "descendant": "descendant",
     "label": "label", "short_label": "synonym", "long_label": "synonym", "alt_label": "synonym",
     "english": "synonym", "lay_term": "synonym", "abbreviation": "abbreviation",
 }  # fmt: skip
@@ -52,15 +53,37 @@ _TEXT_QUERY = sqlglot.parse_one(
     texts AS (
       SELECT text_id, any_value(concept_id) AS concept_id, any_value(vocabulary) AS vocabulary,
              any_value(level) AS level,
-             100 * avg(weight) * any_value(kind_factor(kind))
-               + 15.0 * :n_words / greatest(any_value(n_words), :n_words)
+             100 * sum(weight) / :n_words * any_value(kind_factor(kind))
+               + 15.0 * count(*) / greatest(any_value(n_words), :n_words)
                + any_value(vocab_prior(vocabulary)) AS score
-      FROM per_text GROUP BY text_id HAVING count(*) = :n_words
+      FROM per_text GROUP BY text_id HAVING count(*) >= :min_words
     )
     SELECT concept_id, arg_max(text_id, score) AS text_id, max(score) AS score,
            any_value(level) AS level
     FROM texts GROUP BY concept_id
     ORDER BY score DESC, level, concept_id
+    """,
+    dialect="duckdb",
+)
+
+
+_DESCENDANTS_OF = sqlglot.parse_one(
+    """
+    WITH RECURSIVE tree(concept_id, vocabulary, code, head, depth, score) AS (
+      SELECT h.concept_id, h.vocabulary, h.code, h.code, 0, s.score
+      FROM seeds AS s JOIN concepts AS h ON h.concept_id = s.concept_id
+      UNION ALL
+      SELECT c.concept_id, c.vocabulary, c.code, t.head, t.depth + 1, t.score
+      FROM tree AS t JOIN concepts AS c ON c.vocabulary = t.vocabulary AND c.parent = t.code
+      WHERE t.depth < 6
+    )
+    SELECT t.concept_id, max(t.score) - 5 - min(t.depth) AS score,
+           concat('below ', arg_min(t.head, t.depth)) AS why
+    FROM tree AS t JOIN concepts AS c ON c.concept_id = t.concept_id
+    WHERE t.depth > 0
+    GROUP BY t.concept_id
+    ORDER BY score DESC, t.concept_id
+    LIMIT :limit
     """,
     dialect="duckdb",
 )
@@ -149,10 +172,12 @@ def _text_hits(
     filters: list[exp.Expression],
     valid_at: date | None,
     limit: int,
+    *,
+    min_words: int,
 ) -> exp.Select:
-    """Top concepts whose label or one synonym holds every query word."""
+    """Top concepts whose label or one synonym holds at least ``min_words`` query words."""
     values = exp.values(candidates, alias="c", columns=["word", "qi", "weight"])
-    tree = exp.replace_placeholders(_TEXT_QUERY.copy(), n_words=n_words)
+    tree = exp.replace_placeholders(_TEXT_QUERY.copy(), n_words=n_words, min_words=min_words)
 
     def rewrite(node: exp.Expression) -> exp.Expression:
         if isinstance(node, exp.Table) and node.name == "candidate_words":
@@ -226,6 +251,23 @@ def _related_hits(
     )
     conditions = [*filters, *_valid_at_filter(valid_at, "c")]
     return query.where(*conditions) if conditions else query
+
+
+def _descendant_hits(
+    heads: list[tuple[int, float]],
+    filters: list[exp.Expression],
+    valid_at: date | None,
+    limit: int,
+) -> exp.Select:
+    """Codes below the family heads an abbreviation or lay term named (C50 → C509 …)."""
+    seeds = exp.values(heads, alias="s", columns=["concept_id", "score"])
+    tree = exp.replace_placeholders(_DESCENDANTS_OF.copy(), limit=limit)
+    tree = tree.transform(
+        lambda n: seeds.copy() if isinstance(n, exp.Table) and n.name == "seeds" else n,
+        copy=False,
+    )
+    conditions = [*filters, *_valid_at_filter(valid_at, "c")]
+    return tree.where(*conditions, copy=False) if conditions else tree
 
 
 def _materialise(
@@ -317,16 +359,35 @@ def search_concepts(
         for qi, word in enumerate(query_words)
         for known, weight in lexicon.candidates(word).items()
     ]
-    if {qi for _, qi, _ in candidates} == set(range(len(query_words))):
+    n_words = len(query_words)
+    matched_words = {qi for _, qi, _ in candidates}
+    # Every word first; then, if that finds too little, texts missing one word ("partial").
+    for min_words, partial in ((n_words, False), (n_words - 1, True)):
+        if len(found) >= limit or min_words < 1 or len(matched_words) < min_words:
+            break
         select = _text_hits(
-            candidates, len(query_words), _scan_filters(vocabularies, levels, "w"), valid_at, limit
+            candidates,
+            n_words,
+            _scan_filters(vocabularies, levels, "w"),
+            valid_at,
+            limit,
+            min_words=min_words,
         )
         rows = con.execute(select.sql(dialect="duckdb")).fetchall()
         texts = _matched_texts(con, [r[1] for r in rows])
         for concept_id, text_id, score, _ in rows:
             if concept_id not in kinds:
                 found.append((concept_id, score))
-                kinds[concept_id] = texts[text_id]
+                kind, matched = texts[text_id]
+                kinds[concept_id] = ("partial", matched) if partial else (kind, matched)
+        if not partial:
+            heads = [
+                (cid, score)
+                for cid, score in found
+                if kinds[cid][0] in ("abbreviation", "lay_term")
+            ][:10]
+            if heads:
+                collect(_descendant_hits(heads, concept_filters, valid_at, limit), "descendant")
     if include_related and found and len(found) < limit:
         seeds = _materialise(con, found[:5], kinds)
         collect(_related_hits(seeds, concept_filters, valid_at, limit), "relation")
