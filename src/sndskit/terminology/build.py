@@ -47,21 +47,19 @@ def default_loaders() -> tuple[Loader, ...]:
 SCHEMA = [
     "CREATE TABLE concepts (concept_id INTEGER PRIMARY KEY, vocabulary VARCHAR, code VARCHAR, "
     "label VARCHAR, parent VARCHAR, level INTEGER, valid_from DATE, valid_to DATE, "
-    "source VARCHAR)",
+    "source VARCHAR, parent_id INTEGER)",
     "CREATE TABLE synonyms (vocabulary VARCHAR, code VARCHAR, text VARCHAR, kind VARCHAR, "
     "source VARCHAR)",
     "CREATE TABLE relations (vocabulary_1 VARCHAR, code_1 VARCHAR, relation VARCHAR, "
-    "vocabulary_2 VARCHAR, code_2 VARCHAR, inferred BOOLEAN, source VARCHAR)",
+    "vocabulary_2 VARCHAR, code_2 VARCHAR, inferred BOOLEAN, source VARCHAR, "
+    "concept_id_1 INTEGER, concept_id_2 INTEGER)",
     "CREATE TABLE vocabularies (vocabulary VARCHAR PRIMARY KEY, description VARCHAR, "
     "concepts BIGINT, version VARCHAR)",
-    # Search index. Texts are labels and synonyms; search_words holds each text's distinct
-    # words, sorted by word so that a search reads only the row groups of its words, with
-    # the columns a search filters and ranks on copied in (no join before the top hits).
+    # Search index: texts are labels and synonyms; search_vocab maps each normalised word
+    # to the texts that hold it (read into memory by sndskit.terminology.index).
     "CREATE TABLE search_texts (text_id INTEGER PRIMARY KEY, concept_id INTEGER, kind VARCHAR, "
-    "text VARCHAR)",
-    "CREATE TABLE search_words (word VARCHAR, text_id INTEGER, concept_id INTEGER, "
-    "vocabulary VARCHAR, level INTEGER, kind VARCHAR, n_words INTEGER)",
-    "CREATE TABLE search_vocab (word VARCHAR PRIMARY KEY, stem VARCHAR, n_texts INTEGER)",
+    "text VARCHAR, n_words INTEGER)",
+    "CREATE TABLE search_vocab (word VARCHAR PRIMARY KEY, stem VARCHAR, text_ids INTEGER[])",
 ]
 
 
@@ -135,26 +133,23 @@ def merge_batches(batches: Iterable[TerminologyBatch]) -> TerminologyBatch:
     return TerminologyBatch(rows, synonyms, relations, versions)
 
 
-def _search_rows(batch: TerminologyBatch) -> tuple[list[tuple], list[tuple], list[tuple]]:
-    ids = {(c.vocabulary, c.code): i for i, c in enumerate(batch.concepts)}
-    levels = [c.level for c in batch.concepts]
-    texts, postings, counts = [], [], {}
+def _search_rows(
+    batch: TerminologyBatch, ids: dict[tuple[str, str], int]
+) -> tuple[list[tuple], list[tuple]]:
+    texts, postings = [], {}
     labelled = [(c.vocabulary, c.code, "label", c.label) for c in batch.concepts]
     synonyms = [(s.vocabulary, s.code, s.kind, s.text) for s in batch.synonyms]
-    for text_id, (vocabulary, code, kind, text) in enumerate(labelled + synonyms):
+    for vocabulary, code, kind, text in labelled + synonyms:
         concept_id = ids.get((vocabulary, code))
         if concept_id is None:  # a synonym of a code no loader produced
             continue
         distinct = list(dict.fromkeys(words(text, drop_stopwords=True)))
-        texts.append((text_id, concept_id, kind, text))
+        text_id = len(texts)
+        texts.append((text_id, concept_id, kind, text, len(distinct)))
         for word in distinct:
-            postings.append(
-                (word, text_id, concept_id, vocabulary, levels[concept_id], kind, len(distinct))
-            )
-            counts[word] = counts.get(word, 0) + 1
-    postings.sort()
-    vocab = [(word, stem(word), n) for word, n in sorted(counts.items())]
-    return texts, postings, vocab
+            postings.setdefault(word, []).append(text_id)
+    vocab = [(word, stem(word), ids_) for word, ids_ in sorted(postings.items())]
+    return texts, vocab
 
 
 def write_terminology(
@@ -164,9 +159,22 @@ def write_terminology(
     batch = merge_batches(loader(root) for loader in loaders or default_loaders())
     for statement in SCHEMA:
         con.execute(statement)
-    insert_rows(con, "concepts", [(i, *c) for i, c in enumerate(batch.concepts)])
+    ids = {(c.vocabulary, c.code): i for i, c in enumerate(batch.concepts)}
+    insert_rows(
+        con,
+        "concepts",
+        [(i, *c, ids.get((c.vocabulary, c.parent))) for i, c in enumerate(batch.concepts)],
+    )
     insert_rows(con, "synonyms", batch.synonyms)
-    insert_rows(con, "relations", batch.relations)
+    insert_rows(
+        con,
+        "relations",
+        [
+            (*r, ids[(r.vocabulary_1, r.code_1)], ids[(r.vocabulary_2, r.code_2)])
+            for r in batch.relations
+            if (r.vocabulary_1, r.code_1) in ids and (r.vocabulary_2, r.code_2) in ids
+        ],
+    )
     counts: dict[str, int] = {}
     for concept in batch.concepts:
         counts[concept.vocabulary] = counts.get(concept.vocabulary, 0) + 1
@@ -175,8 +183,7 @@ def write_terminology(
         "vocabularies",
         [(v, VOCABULARIES[v], counts[v], batch.versions.get(v, "")) for v in sorted(counts)],
     )
-    texts, postings, vocab = _search_rows(batch)
+    texts, vocab = _search_rows(batch, ids)
     insert_rows(con, "search_texts", texts)
-    insert_rows(con, "search_words", postings)
     insert_rows(con, "search_vocab", vocab)
     return counts

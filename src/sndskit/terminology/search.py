@@ -4,9 +4,12 @@
 
 Text queries: accent- and case-insensitive, all words in any order (French function words
 ignored), inflections through French stems (diabète / diabétique), word prefixes, one typo
-in words of 5+ letters, curated abbreviations and lay terms, English WHO labels. Code
-queries (``E11*``, ``E10-E14``, ``A10B%``, ``re:^I2[0-5]``, or a plain code) are taken
-literally: they become literals in a sqlglot predicate, never SQL text.
+in words of 5+ letters, curated abbreviations and lay terms (with the codes below the
+families they name), English WHO labels, and — when every word cannot be found together —
+texts missing one word (``partial``). Code queries (``E11*``, ``E10-E14``, ``A10B%``,
+``re:^I2[0-5]``, or a plain code) are taken literally: they become literals in a sqlglot
+predicate, never SQL text. Ranking runs on in-memory arrays (:mod:`.index`); DuckDB serves
+code patterns, relations and the final rows.
 """
 
 from __future__ import annotations
@@ -17,7 +20,6 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
-import sqlglot
 from pydantic import BaseModel, ConfigDict
 from sqlglot import exp
 
@@ -25,82 +27,22 @@ from sndskit.config import store_path
 from sndskit.errors import SndskitError
 from sndskit.store import connect_store
 from sndskit.terminology.codes import CodePattern, parse_code_pattern
+from sndskit.terminology.index import SearchIndex
 from sndskit.terminology.model import VOCABULARIES
-from sndskit.text import Lexicon, words
+from sndskit.text import words
 
 MATCH_KINDS = {
-    "partial": "partial", "descendant": "descendant",
     "label": "label", "short_label": "synonym", "long_label": "synonym", "alt_label": "synonym",
-    "english": "synonym", "lay_term": "synonym", "abbreviation": "abbreviation",
+    "english": "synonym", "lay_term": "synonym", "alt_code": "code",
+    "abbreviation": "abbreviation", "code": "code", "relation": "relation",
+    "descendant": "descendant", "partial": "partial",
 }  # fmt: skip
-
-# Classifications first, then substances, products, and boxes/units last on equal text match.
-_VOCAB_PRIOR = {"CIP13": -2, "CIP7": -2, "UCD": -1, "CIS": -1, "SUBSTANCE": 1}
-_KIND_FACTOR = {"label": 1.0, "abbreviation": 1.05, "english": 0.85}  # other synonyms: 0.95
-
-# Ranks the texts holding every query word. `cand` (word, query word index, weight) and the
-# word list are literals placed in the tree by _text_hits; so are the filters and the limit.
-_TEXT_QUERY = sqlglot.parse_one(
-    """
-    WITH per_text AS (
-      SELECT w.text_id, c.qi, max(c.weight) AS weight, any_value(w.concept_id) AS concept_id,
-             any_value(w.vocabulary) AS vocabulary, any_value(w.level) AS level,
-             any_value(w.kind) AS kind, any_value(w.n_words) AS n_words
-      FROM search_words AS w JOIN candidate_words AS c ON w.word = c.word
-      WHERE w.word IN (:word_list)
-      GROUP BY w.text_id, c.qi
-    ),
-    texts AS (
-      SELECT text_id, any_value(concept_id) AS concept_id, any_value(vocabulary) AS vocabulary,
-             any_value(level) AS level,
-             100 * sum(weight) / :n_words * any_value(kind_factor(kind))
-               + 15.0 * count(*) / greatest(any_value(n_words), :n_words)
-               + any_value(vocab_prior(vocabulary)) AS score
-      FROM per_text GROUP BY text_id HAVING count(*) >= :min_words
-    )
-    SELECT concept_id, arg_max(text_id, score) AS text_id, max(score) AS score,
-           any_value(level) AS level
-    FROM texts GROUP BY concept_id
-    ORDER BY score DESC, level, concept_id
-    """,
-    dialect="duckdb",
-)
-
-
-_DESCENDANTS_OF = sqlglot.parse_one(
-    """
-    WITH RECURSIVE tree(concept_id, vocabulary, code, head, depth, score) AS (
-      SELECT h.concept_id, h.vocabulary, h.code, h.code, 0, s.score
-      FROM seeds AS s JOIN concepts AS h ON h.concept_id = s.concept_id
-      UNION ALL
-      SELECT c.concept_id, c.vocabulary, c.code, t.head, t.depth + 1, t.score
-      FROM tree AS t JOIN concepts AS c ON c.vocabulary = t.vocabulary AND c.parent = t.code
-      WHERE t.depth < 6
-    )
-    SELECT t.concept_id, max(t.score) - 5 - min(t.depth) AS score,
-           concat('below ', arg_min(t.head, t.depth)) AS why
-    FROM tree AS t JOIN concepts AS c ON c.concept_id = t.concept_id
-    WHERE t.depth > 0
-    GROUP BY t.concept_id
-    ORDER BY score DESC, t.concept_id
-    LIMIT :limit
-    """,
-    dialect="duckdb",
-)
-
-
-def _case(column: exp.Expression, values: dict[str, float], default: float) -> exp.Case:
-    return exp.Case(
-        ifs=[
-            exp.If(this=column.eq(exp.Literal.string(k)), true=exp.Literal.number(v))
-            for k, v in values.items()
-        ],
-        default=exp.Literal.number(default),
-    )
+CURATED_KINDS = ("abbreviation", "lay_term")
 
 
 class ConceptHit(BaseModel):
-    """One search result; ``matched_by`` is label, synonym, abbreviation, code or relation."""
+    """One search result; ``matched_by`` is label, synonym, abbreviation, code, relation,
+    descendant (below a family an abbreviation named) or partial (one word missing)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -130,180 +72,86 @@ def check_vocabularies(vocabularies: list[str] | None) -> list[str] | None:
 
 
 @functools.cache
-def _connection(path: str) -> duckdb.DuckDBPyConnection:
-    return connect_store(Path(path))
+def _open(path: str, mtime_ns: int) -> tuple[duckdb.DuckDBPyConnection, list[SearchIndex]]:
+    return connect_store(Path(path)), []
+
+
+def _store(path: Path | None) -> tuple[duckdb.DuckDBPyConnection, list[SearchIndex]]:
+    resolved = Path(path or store_path()).resolve()
+    mtime = resolved.stat().st_mtime_ns if resolved.exists() else 0
+    return _open(str(resolved), mtime)  # a rebuilt store gets a fresh connection and index
 
 
 def store_connection(path: Path | None = None) -> duckdb.DuckDBPyConnection:
     """A process-wide read-only connection to the store (warm searches reuse it)."""
-    return _connection(str(Path(path or store_path()).resolve()))
+    return _store(path)[0]
 
 
-@functools.cache
-def _lexicon(path: str) -> Lexicon:
-    rows = _connection(path).execute("SELECT word, stem FROM search_vocab ORDER BY word").fetchall()
-    return Lexicon((r[0] for r in rows), (r[1] for r in rows))
+def search_index(path: Path | None = None) -> SearchIndex:
+    """The store's in-memory search index, loaded on first use."""
+    con, holder = _store(path)
+    if not holder:
+        holder.append(SearchIndex(con))
+    return holder[0]
 
 
-def _scan_filters(
-    vocabularies: list[str] | None, levels: list[int] | None, alias: str
-) -> list[exp.Expression]:
-    conditions: list[exp.Expression] = []
-    if vocabularies:
-        column = exp.column("vocabulary", alias)
-        conditions.append(column.isin(*(exp.Literal.string(v) for v in vocabularies)))
-    if levels:
-        column = exp.column("level", alias)
-        conditions.append(column.isin(*(exp.Literal.number(n) for n in levels)))
-    return conditions
-
-
-def _valid_at_filter(valid_at: date | None, alias: str) -> list[exp.Expression]:
-    if valid_at is None:
-        return []
-    day = exp.cast(exp.Literal.string(valid_at.isoformat()), "DATE")
-    start, end = exp.column("valid_from", alias), exp.column("valid_to", alias)
-    return [exp.or_(start.is_(exp.null()), start <= day), exp.or_(end.is_(exp.null()), end >= day)]
-
-
-def _text_hits(
-    candidates: list[tuple[str, int, float]],
-    n_words: int,
-    filters: list[exp.Expression],
-    valid_at: date | None,
-    limit: int,
-    *,
-    min_words: int,
-) -> exp.Select:
-    """Top concepts whose label or one synonym holds at least ``min_words`` query words."""
-    values = exp.values(candidates, alias="c", columns=["word", "qi", "weight"])
-    tree = exp.replace_placeholders(_TEXT_QUERY.copy(), n_words=n_words, min_words=min_words)
-
-    def rewrite(node: exp.Expression) -> exp.Expression:
-        if isinstance(node, exp.Table) and node.name == "candidate_words":
-            return values.copy()
-        if isinstance(node, exp.In) and any(
-            isinstance(e, exp.Placeholder) for e in node.expressions
-        ):
-            words_ = sorted({w for w, _, _ in candidates})
-            return node.this.isin(*(exp.Literal.string(w) for w in words_))
-        if isinstance(node, exp.Anonymous) and node.name == "kind_factor":
-            return _case(node.expressions[0], _KIND_FACTOR, 0.95)
-        if isinstance(node, exp.Anonymous) and node.name == "vocab_prior":
-            return _case(node.expressions[0], _VOCAB_PRIOR, 0)
-        return node
-
-    tree = tree.transform(rewrite, copy=False)
-    per_text = tree.find(exp.CTE).this
-    for condition in filters:
-        per_text.where(condition, copy=False)
-    if valid_at is not None:  # rare: check validity on the concepts themselves
-        valid = exp.select("concept_id").from_("concepts").where(*_valid_at_filter(valid_at, ""))
-        tree = tree.where(exp.column("concept_id").isin(query=valid))
-    return tree.limit(limit)
+def _ids(values: list[int]) -> list[exp.Literal]:
+    return [exp.Literal.number(int(v)) for v in values]
 
 
 def _code_hits(
-    pattern: CodePattern, filters: list[exp.Expression], valid_at: date | None, limit: int
-) -> exp.Select:
-    """Concepts whose code matches ``pattern``; broader (shallower) codes first."""
-    return (
-        exp.select("c.concept_id", exp.alias_(exp.Literal.number(100), "score"))
+    con: duckdb.DuckDBPyConnection, pattern: CodePattern, mask_sql: list[exp.Expression],
+    limit: int,
+) -> list[int]:  # fmt: skip
+    """Concept ids whose code matches ``pattern``; broader (shallower) codes first."""
+    query = (
+        exp.select("c.concept_id")
         .from_(exp.to_table("concepts").as_("c"))
-        .where(
-            pattern.predicate(exp.column("code", "c")), *filters, *_valid_at_filter(valid_at, "c")
-        )
+        .where(pattern.predicate(exp.column("code", "c")), *mask_sql)
         .order_by("c.level", "c.vocabulary", "c.code")
         .limit(limit)
     )
+    return [row[0] for row in con.execute(query.sql(dialect="duckdb")).fetchall()]
 
 
-def _related_hits(
-    seeds: list[ConceptHit], filters: list[exp.Expression], valid_at: date | None, limit: int
-) -> exp.Select:
-    """Concepts linked to the best hits (boxes of a product, products of a substance …)."""
-    seed_rows = exp.values(
-        [(h.vocabulary, h.code, h.score) for h in seeds], alias="s", columns=["v", "k", "score"]
-    )
-    why = exp.func(
-        "concat",
-        exp.column("relation", "r"),
-        exp.Literal.string(" "),
-        exp.column("v", "s"),
-        exp.Literal.string(" "),
-        exp.column("k", "s"),
-    )
-    query = (
-        exp.select(
-            "c.concept_id",
-            exp.alias_(exp.Max(this=exp.column("score", "s")) - 20, "score"),
-            exp.alias_(exp.func("arg_max", why, exp.column("score", "s")), "why"),
+def _sql_filters(
+    vocabularies: list[str] | None, levels: list[int] | None, valid_at: date | None
+) -> list[exp.Expression]:
+    conditions: list[exp.Expression] = []
+    if vocabularies:
+        conditions.append(
+            exp.column("vocabulary", "c").isin(*(exp.Literal.string(v) for v in vocabularies))
         )
-        .from_(seed_rows)
-        .join(exp.to_table("relations").as_("r"), on="r.vocabulary_2 = s.v AND r.code_2 = s.k")
-        .join(
-            exp.to_table("concepts").as_("c"),
-            on="c.vocabulary = r.vocabulary_1 AND c.code = r.code_1",
+    if levels:
+        conditions.append(exp.column("level", "c").isin(*_ids(levels)))
+    if valid_at:
+        day = exp.cast(exp.Literal.string(valid_at.isoformat()), "DATE")
+        start, end = exp.column("valid_from", "c"), exp.column("valid_to", "c")
+        conditions.append(exp.or_(start.is_(exp.null()), start <= day))
+        conditions.append(exp.or_(end.is_(exp.null()), end >= day))
+    return conditions
+
+
+def _materialise(index: SearchIndex, found: list[tuple[int, float, str, str]]) -> list[ConceptHit]:
+    """Hits for ``found`` = [(concept_id, score, kind, matched text)], in that order."""
+    rows = index.concept_rows([f[0] for f in found])
+    return [
+        ConceptHit(
+            **row, score=round(score, 2), matched_by=MATCH_KINDS.get(kind, kind),
+            matched_text=text or row["code"],
         )
-        .group_by("c.concept_id")
-        .order_by(exp.Ordered(this=exp.column("score"), desc=True), "c.concept_id")
-        .limit(limit)
-    )
-    conditions = [*filters, *_valid_at_filter(valid_at, "c")]
-    return query.where(*conditions) if conditions else query
+        for row, (_, score, kind, text) in zip(rows, found, strict=True)
+    ]  # fmt: skip
 
 
-def _descendant_hits(
-    heads: list[tuple[int, float]],
-    filters: list[exp.Expression],
-    valid_at: date | None,
-    limit: int,
-) -> exp.Select:
-    """Codes below the family heads an abbreviation or lay term named (C50 → C509 …)."""
-    seeds = exp.values(heads, alias="s", columns=["concept_id", "score"])
-    tree = exp.replace_placeholders(_DESCENDANTS_OF.copy(), limit=limit)
-    tree = tree.transform(
-        lambda n: seeds.copy() if isinstance(n, exp.Table) and n.name == "seeds" else n,
-        copy=False,
-    )
-    conditions = [*filters, *_valid_at_filter(valid_at, "c")]
-    return tree.where(*conditions, copy=False) if conditions else tree
+_ROMAN_CHAPTER = re.compile(r"^(X{0,2})(IX|IV|V?I{0,3})$")
 
 
-def _materialise(
-    con: duckdb.DuckDBPyConnection, rows: list[tuple], kinds: dict[int, tuple[str, str]]
-) -> list[ConceptHit]:
-    """Concept rows for ``rows`` = [(concept_id, score)], in that order, with why they match."""
-    if not rows:
-        return []
-    ids = [r[0] for r in rows]
-    query = (
-        exp.select(
-            "concept_id", "vocabulary", "code", "label", "parent", "level", "valid_from", "valid_to"
-        )
-        .from_("concepts")
-        .where(exp.column("concept_id").isin(*(exp.Literal.number(i) for i in ids)))
-    )
-    concepts = {r[0]: r[1:] for r in con.execute(query.sql(dialect="duckdb")).fetchall()}
-    hits = []
-    for concept_id, score in rows:
-        vocabulary, code, label, parent, level, start, end = concepts[concept_id]
-        kind, text = kinds[concept_id]
-        hits.append(
-            ConceptHit(
-                vocabulary=vocabulary,
-                code=code,
-                label=label,
-                score=round(float(score), 2),
-                matched_by=MATCH_KINDS.get(kind, kind),
-                matched_text=text or code,
-                parent=parent,
-                level=level,
-                valid_from=start,
-                valid_to=end,
-            )
-        )
-    return hits
+def _looks_like_code(text: str) -> bool:
+    """A code holds a digit (E11, 05M09, 3400930000000) or is a CIM-10 chapter (IX)."""
+    if not text or not re.fullmatch(r"[A-Z0-9+]+", text):
+        return False
+    return any(ch.isdigit() for ch in text) or bool(_ROMAN_CHAPTER.match(text))
 
 
 def search_concepts(
@@ -327,89 +175,57 @@ def search_concepts(
     if limit < 1:
         raise SndskitError("limit must be at least 1", field="limit")
     vocabularies = check_vocabularies(vocabularies)
-    path = str(Path(store or store_path()).resolve())
-    con = _connection(path)
-    concept_filters = _scan_filters(vocabularies, levels, "c")
-    found: list[tuple[int, float]] = []
-    kinds: dict[int, tuple[str, str]] = {}
+    con = store_connection(store)
+    index = search_index(store)
+    mask = index.concept_mask(vocabularies, levels, valid_at)
+    mask_sql = _sql_filters(vocabularies, levels, valid_at)
+    found: list[tuple[int, float, str, str]] = []
+    seen: set[int] = set()
 
-    def collect(select: exp.Select, kind: str) -> None:
-        for row in con.execute(select.sql(dialect="duckdb")).fetchall():
-            if row[0] not in kinds:
-                found.append((row[0], row[1]))
-                kinds[row[0]] = (kind, row[2] if len(row) > 2 else "")
+    def add(concept_id: int, score: float, kind: str, matched: str) -> None:
+        if concept_id not in seen and len(found) < limit:
+            seen.add(concept_id)
+            found.append((concept_id, score, kind, matched))
 
     pattern = parse_code_pattern(text)
     if pattern is not None:
-        collect(_code_hits(pattern, concept_filters, valid_at, limit), "code")
-        return _materialise(con, found, kinds)
+        for concept_id in _code_hits(con, pattern, mask_sql, limit):
+            add(concept_id, 100.0, "code", "")
+        return _materialise(index, found)
     query_words = words(text, drop_stopwords=True)
     if not query_words:
         raise SndskitError(
             f"nothing to search for in {text!r}: French function words (de, la, du …) and "
             "punctuation are ignored; give content words or a code"
         )
-    candidate_code = text.replace(".", "").replace(" ", "").upper()
-    if _looks_like_code(candidate_code):
-        exact = CodePattern("exact", candidate_code)
-        collect(_code_hits(exact, concept_filters, valid_at, limit), "code")
-    lexicon = _lexicon(path)
-    candidates = [
-        (known, qi, weight)
-        for qi, word in enumerate(query_words)
-        for known, weight in lexicon.candidates(word).items()
-    ]
-    n_words = len(query_words)
-    matched_words = {qi for _, qi, _ in candidates}
-    # Every word first; then, if that finds too little, texts missing one word ("partial").
-    for min_words, partial in ((n_words, False), (n_words - 1, True)):
-        if len(found) >= limit or min_words < 1 or len(matched_words) < min_words:
-            break
-        select = _text_hits(
-            candidates,
-            n_words,
-            _scan_filters(vocabularies, levels, "w"),
-            valid_at,
-            limit,
-            min_words=min_words,
-        )
-        rows = con.execute(select.sql(dialect="duckdb")).fetchall()
-        texts = _matched_texts(con, [r[1] for r in rows])
-        for concept_id, text_id, score, _ in rows:
-            if concept_id not in kinds:
-                found.append((concept_id, score))
-                kind, matched = texts[text_id]
-                kinds[concept_id] = ("partial", matched) if partial else (kind, matched)
-        if not partial:
-            heads = [
-                (cid, score)
-                for cid, score in found
-                if kinds[cid][0] in ("abbreviation", "lay_term")
-            ][:10]
-            if heads:
-                collect(_descendant_hits(heads, concept_filters, valid_at, limit), "descendant")
-    if include_related and found and len(found) < limit:
-        seeds = _materialise(con, found[:5], kinds)
-        collect(_related_hits(seeds, concept_filters, valid_at, limit), "relation")
-    return _materialise(con, found[:limit], kinds)
+    code = text.replace(".", "").replace(" ", "").upper()
+    if _looks_like_code(code):
+        for concept_id in _code_hits(con, CodePattern("exact", code), mask_sql, limit):
+            add(concept_id, 100.0, "code", "")
 
-
-_ROMAN_CHAPTER = re.compile(r"^(X{0,2})(IX|IV|V?I{0,3})$")
-
-
-def _looks_like_code(text: str) -> bool:
-    """A code holds a digit (E11, 05M09, 3400930000000) or is a CIM-10 chapter (IX)."""
-    if not text or not re.fullmatch(r"[A-Z0-9+]+", text):
-        return False
-    return any(ch.isdigit() for ch in text) or bool(_ROMAN_CHAPTER.match(text))
-
-
-def _matched_texts(con: duckdb.DuckDBPyConnection, text_ids: list[int]) -> dict[int, tuple]:
-    if not text_ids:
-        return {}
-    query = (
-        exp.select("text_id", "kind", "text")
-        .from_("search_texts")
-        .where(exp.column("text_id").isin(*(exp.Literal.number(i) for i in text_ids)))
-    )
-    return {r[0]: (r[1], r[2]) for r in con.execute(query.sql(dialect="duckdb")).fetchall()}
+    per_word = [index.lexicon.candidates(word) for word in query_words]
+    ranked = index.rank(per_word, mask=mask, allow_partial=True)
+    top = min(len(ranked.concept_ids), limit)
+    texts = index.text_rows(ranked.text_ids[:top].tolist())
+    scored: list[tuple[int, float, str, str]] = []
+    for i in range(top):
+        concept_id, score = int(ranked.concept_ids[i]), float(ranked.scores[i])
+        kind, matched = texts[i]["kind"], texts[i]["text"]
+        scored.append((concept_id, score, "partial" if ranked.partial[i] else kind, matched))
+        if kind in CURATED_KINDS:  # the codes below the family an abbreviation names
+            scored += [
+                (child, score - 5 - depth, "descendant", f"below {matched}")
+                for child, depth in index.descendants(concept_id)
+                if mask is None or mask[child]
+            ]
+    for hit in sorted(scored, key=lambda h: -h[1]):
+        add(*hit)
+    if include_related and len(found) < limit:
+        # Concepts linked to the best hits: products of a substance, boxes of a product …
+        for concept_id, score, _, _ in list(found[:5]):
+            seed = index.concept_rows([concept_id])[0]
+            for linked, relation in index.linked_to(concept_id):
+                if mask is None or mask[linked]:
+                    add(linked, score - 20, "relation",
+                        f"{relation} {seed['vocabulary']} {seed['code']}")  # fmt: skip
+    return _materialise(index, found)
