@@ -72,17 +72,24 @@ def get_concept(vocabulary: str, code: str, *, store: Path | None = None) -> Con
     )
     rows = con.execute(query.sql(dialect="duckdb")).fetchall()
     if not rows:
-        near = (
-            exp.select("code")
-            .from_("concepts")
-            .where(exp.column("vocabulary").eq(exp.Literal.string(vocabulary)))
-            .where(exp.func("starts_with", exp.column("code"), exp.Literal.string(clean[:3])))
-            .order_by("code")
-            .limit(5)
-        )
-        suggestions = [r[0] for r in con.execute(near.sql(dialect="duckdb")).fetchall()]
-        raise UnknownNameError(f"{vocabulary} code", code, suggestions)
+        raise UnknownNameError(f"{vocabulary} code", code, _near_codes(vocabulary, clean, store))
     return _rows_to_hits(rows, "code")[0]
+
+
+def _near_codes(vocabulary: str, code: str, store: Path | None) -> list[str]:
+    """Up to five codes sharing the longest prefix with ``code``."""
+    con = store_connection(store)
+    for length in range(len(code) - 1, 0, -1):
+        query = (
+            exp.select("code").from_("concepts")
+            .where(exp.column("vocabulary").eq(exp.Literal.string(vocabulary)))
+            .where(exp.func("starts_with", exp.column("code"), exp.Literal.string(code[:length])))
+            .order_by(exp.func("length", exp.column("code")), "code").limit(5)
+        )  # fmt: skip
+        near = [r[0] for r in con.execute(query.sql(dialect="duckdb")).fetchall()]
+        if near:
+            return near
+    return []
 
 
 def _walk(template: exp.Expression, vocabulary: str, code: str, store: Path | None, why: str):
