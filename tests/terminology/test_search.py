@@ -186,3 +186,16 @@ def test_cli_search_show_and_vocabularies_json(real_home):
     assert "atc_link" in summary["CIP13"]
     bad = _cli(real_home, "codes", "search", "avc", "--vocab", "FOO")
     assert bad.returncode == 2 and "CIM10" in bad.stderr
+
+
+def test_cmd_descendants_cross_into_ghm(store):
+    import gzip
+
+    from tests.conftest import SHARED_DATA
+
+    with gzip.open(SHARED_DATA / "nomensland" / "ghm_ghm_regroupement.json.gz", "rt") as handle:
+        ghms = {row["ghm"] for row in json.load(handle) if row["ghm"].startswith("05")}
+    below = get_descendants("CMD", "05", store=store)
+    assert {h.vocabulary for h in below} == {"GHM"}
+    assert ghms <= set(codes(below))  # every GHM of CMD 05 (primer: CMD = first 2 chars)
+    assert all(h.code.startswith("05") for h in below)

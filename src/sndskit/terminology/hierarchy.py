@@ -10,17 +10,25 @@ from sqlglot import exp
 from sndskit.errors import UnknownNameError
 from sndskit.terminology.search import ConceptHit, check_vocabularies, store_connection
 
+# A child is below its parent code in the same vocabulary, or "in" it through one of the
+# cross-vocabulary membership relations (a GHM is in its CMD).
+HIERARCHY_RELATIONS = ("GHM_IN_CMD",)
+
 _DESCENDANTS = sqlglot.parse_one(
     """
-    WITH RECURSIVE tree(code, depth) AS (
-      SELECT code, 1 FROM concepts WHERE vocabulary = :vocabulary AND parent = :code
+    WITH RECURSIVE tree(vocabulary, code, depth) AS (
+      SELECT vocabulary, code, 1 FROM concepts WHERE vocabulary = :vocabulary AND parent = :code
       UNION ALL
-      SELECT c.code, t.depth + 1 FROM concepts AS c JOIN tree AS t ON c.parent = t.code
-      WHERE c.vocabulary = :vocabulary
+      SELECT vocabulary_1, code_1, 1 FROM relations
+      WHERE vocabulary_2 = :vocabulary AND code_2 = :code AND relation IN (:relations)
+      UNION ALL
+      SELECT c.vocabulary, c.code, t.depth + 1 FROM concepts AS c
+      JOIN tree AS t ON c.vocabulary = t.vocabulary AND c.parent = t.code
+      WHERE t.depth < 12
     )
-    SELECT c.vocabulary, c.code, c.label, c.parent, c.level, c.valid_from, c.valid_to
-    FROM tree AS t JOIN concepts AS c ON c.vocabulary = :vocabulary AND c.code = t.code
-    ORDER BY c.code
+    SELECT DISTINCT c.vocabulary, c.code, c.label, c.parent, c.level, c.valid_from, c.valid_to
+    FROM tree AS t JOIN concepts AS c ON c.vocabulary = t.vocabulary AND c.code = t.code
+    ORDER BY c.vocabulary, c.code
     """,
     dialect="duckdb",
 )
@@ -92,11 +100,18 @@ def _near_codes(vocabulary: str, code: str, store: Path | None) -> list[str]:
     return []
 
 
+def _expand_relations(node: exp.Expression) -> exp.Expression:
+    if isinstance(node, exp.In) and any(isinstance(e, exp.Placeholder) for e in node.expressions):
+        return node.this.isin(*(exp.Literal.string(r) for r in HIERARCHY_RELATIONS))
+    return node
+
+
 def _walk(template: exp.Expression, vocabulary: str, code: str, store: Path | None, why: str):
     concept = get_concept(vocabulary, code, store=store)
     query = exp.replace_placeholders(
         template.copy(), vocabulary=concept.vocabulary, code=concept.code
     )
+    query = query.transform(_expand_relations, copy=False)
     rows = store_connection(store).execute(query.sql(dialect="duckdb")).fetchall()
     return _rows_to_hits(rows, why)
 
