@@ -7,12 +7,15 @@
 
 from sndskit.terminology.hierarchy import get_ancestors, get_concept, get_descendants
 from sndskit.terminology.model import VOCABULARIES
-from sndskit.terminology.search import ConceptHit, search_concepts
+from sndskit.terminology.relations import follow_relations
+from sndskit.terminology.search import ConceptHit, find_concepts, search_concepts
 from sndskit.terminology.summary import get_related, summarise_vocabularies
 
 __all__ = [
     "VOCABULARIES",
     "ConceptHit",
+    "find_concepts",
+    "follow_relations",
     "get_ancestors",
     "get_concept",
     "get_descendants",

@@ -91,6 +91,7 @@ class SearchIndex:
         parent = concepts.column("parent_id").to_numpy(zero_copy_only=False)
         self.parent_id = np.nan_to_num(parent.astype(np.float64), nan=-1).astype(np.int64)
         self._children: tuple[np.ndarray, np.ndarray] | None = None
+        self._ids: dict[tuple[str, str], int] | None = None
 
         relations = con.sql(
             "SELECT concept_id_2, concept_id_1, relation FROM relations ORDER BY concept_id_2"
@@ -98,6 +99,17 @@ class SearchIndex:
         self._relation_to = relations.column("concept_id_2").to_numpy()
         self._relation_from = relations.column("concept_id_1").to_numpy()
         self._relation_name = relations.column("relation").to_pylist()
+
+    def concept_id(self, vocabulary: str, code: str) -> int | None:
+        """Id of a concept by vocabulary and exact code (the lookup table is built once)."""
+        if self._ids is None:
+            keys = zip(
+                self.concepts.column("vocabulary").to_pylist(),
+                self.concepts.column("code").to_pylist(),
+                strict=True,
+            )
+            self._ids = {key: i for i, key in enumerate(keys)}
+        return self._ids.get((vocabulary, code))
 
     def concept_rows(self, concept_ids: list[int]) -> list[dict]:
         return self.concepts.take(pa.array(concept_ids, type=pa.int64())).to_pylist()

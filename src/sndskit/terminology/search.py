@@ -29,14 +29,22 @@ from sndskit.store import connect_store
 from sndskit.terminology.codes import CodePattern, parse_code_pattern
 from sndskit.terminology.index import SearchIndex
 from sndskit.terminology.model import VOCABULARIES
-from sndskit.text import words
+from sndskit.text import ONE_TYPO, words
 
 MATCH_KINDS = {
-    "label": "label", "short_label": "synonym", "long_label": "synonym", "alt_label": "synonym",
-    "english": "synonym", "lay_term": "synonym", "alt_code": "code",
-    "abbreviation": "abbreviation", "code": "code", "relation": "relation",
-    "descendant": "descendant", "partial": "partial",
-}  # fmt: skip
+    "label": "label",
+    "short_label": "synonym",
+    "long_label": "synonym",
+    "alt_label": "synonym",
+    "english": "synonym",
+    "lay_term": "synonym",
+    "alt_code": "code",
+    "abbreviation": "abbreviation",
+    "code": "code",
+    "relation": "relation",
+    "descendant": "descendant",
+    "partial": "partial",
+}
 CURATED_KINDS = ("abbreviation", "lay_term")
 
 
@@ -100,9 +108,11 @@ def _ids(values: list[int]) -> list[exp.Literal]:
 
 
 def _code_hits(
-    con: duckdb.DuckDBPyConnection, pattern: CodePattern, mask_sql: list[exp.Expression],
+    con: duckdb.DuckDBPyConnection,
+    pattern: CodePattern,
+    mask_sql: list[exp.Expression],
     limit: int,
-) -> list[int]:  # fmt: skip
+) -> list[int]:
     """Concept ids whose code matches ``pattern``; broader (shallower) codes first."""
     query = (
         exp.select("c.concept_id")
@@ -137,11 +147,13 @@ def _materialise(index: SearchIndex, found: list[tuple[int, float, str, str]]) -
     rows = index.concept_rows([f[0] for f in found])
     return [
         ConceptHit(
-            **row, score=round(score, 2), matched_by=MATCH_KINDS.get(kind, kind),
+            **row,
+            score=round(score, 2),
+            matched_by=MATCH_KINDS.get(kind, kind),
             matched_text=text or row["code"],
         )
         for row, (_, score, kind, text) in zip(rows, found, strict=True)
-    ]  # fmt: skip
+    ]
 
 
 _ROMAN_CHAPTER = re.compile(r"^(X{0,2})(IX|IV|V?I{0,3})$")
@@ -226,6 +238,58 @@ def search_concepts(
             seed = index.concept_rows([concept_id])[0]
             for linked, relation in index.linked_to(concept_id):
                 if mask is None or mask[linked]:
-                    add(linked, score - 20, "relation",
-                        f"{relation} {seed['vocabulary']} {seed['code']}")  # fmt: skip
+                    add(
+                        linked,
+                        score - 20,
+                        "relation",
+                        f"{relation} {seed['vocabulary']} {seed['code']}",
+                    )
     return _materialise(index, found)
+
+
+def find_concepts(
+    terms: str,
+    *,
+    vocabularies: list[str] | None = None,
+    valid_at: date | None = None,
+    allow_typos: bool = False,
+    store: Path | None = None,
+) -> list[ConceptHit]:
+    """Every concept whose label or one synonym holds all the words of ``terms``.
+
+    Unlike :func:`search_concepts` there is no cut-off and no partial match: this is what a
+    code list includes. Words match exactly, by French stem or as a prefix; typos only when
+    ``allow_typos``.
+    """
+    query_words = words(terms, drop_stopwords=True)
+    if not query_words:
+        raise SndskitError(f"nothing to search for in {terms!r}", field="terms")
+    index = search_index(store)
+    mask = index.concept_mask(check_vocabularies(vocabularies), None, valid_at)
+    per_word = [
+        {
+            w: weight
+            for w, weight in index.lexicon.candidates(word).items()
+            if allow_typos or weight > ONE_TYPO
+        }
+        for word in query_words
+    ]
+    ranked = index.rank(per_word, mask=mask, allow_partial=False)
+    texts = index.text_rows(ranked.text_ids.tolist())
+    found = [
+        (int(c), float(s), t["kind"], t["text"])
+        for c, s, t in zip(ranked.concept_ids, ranked.scores, texts, strict=True)
+    ]
+    return _materialise(index, found)
+
+
+def find_by_pattern(
+    pattern: str, *, vocabularies: list[str] | None = None, store: Path | None = None
+) -> list[ConceptHit]:
+    """Every concept whose code matches a code pattern (``E11*``, ``E10-E14``, ``re:…``)."""
+    parsed = parse_code_pattern(pattern)
+    if parsed is None:
+        raise SndskitError(f"{pattern!r} is not a code pattern", field="patterns")
+    con = store_connection(store)
+    ids = _code_hits(con, parsed, _sql_filters(check_vocabularies(vocabularies), None, None), 10**7)
+    return _materialise(search_index(store), [(i, 100.0, "code", "") for i in ids])
