@@ -11,7 +11,7 @@ import sys
 import typer
 
 from sndskit import __version__
-from sndskit.cli import catalog, codes, data
+from sndskit.cli import catalog, codelist, codes, data
 from sndskit.cli.render import err_console
 from sndskit.errors import SndskitError
 
@@ -23,6 +23,7 @@ app = typer.Typer(
 app.add_typer(data.app, name="data")
 app.add_typer(catalog.app, name="catalog")
 app.add_typer(codes.app, name="codes")
+app.add_typer(codelist.app, name="codelist")
 
 
 @app.command()
