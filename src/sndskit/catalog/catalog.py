@@ -155,8 +155,11 @@ class Catalog:
                 why = "description"
             else:
                 continue
-            hits.append(FieldHit(table.name, table.product, field.name, field.description,
-                                 round(score, 2), why))  # fmt: skip
+            hits.append(
+                FieldHit(
+                    table.name, table.product, field.name, field.description, round(score, 2), why
+                )
+            )
         hits.sort(key=lambda h: (-h.score, h.field, h.table))
         return hits[:limit]
 

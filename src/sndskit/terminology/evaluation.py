@@ -16,9 +16,16 @@ from sndskit.errors import SndskitError
 from sndskit.terminology.search import search_concepts
 
 Category = Literal[
-    "diagnosis", "procedure", "drug", "biology", "device", "abbreviation", "typo",
-    "lay_term", "code_pattern",
-]  # fmt: skip
+    "diagnosis",
+    "procedure",
+    "drug",
+    "biology",
+    "device",
+    "abbreviation",
+    "typo",
+    "lay_term",
+    "code_pattern",
+]
 
 
 class SearchCase(BaseModel):

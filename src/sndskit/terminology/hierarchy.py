@@ -89,11 +89,13 @@ def _near_codes(vocabulary: str, code: str, store: Path | None) -> list[str]:
     con = store_connection(store)
     for length in range(len(code) - 1, 0, -1):
         query = (
-            exp.select("code").from_("concepts")
+            exp.select("code")
+            .from_("concepts")
             .where(exp.column("vocabulary").eq(exp.Literal.string(vocabulary)))
             .where(exp.func("starts_with", exp.column("code"), exp.Literal.string(code[:length])))
-            .order_by(exp.func("length", exp.column("code")), "code").limit(5)
-        )  # fmt: skip
+            .order_by(exp.func("length", exp.column("code")), "code")
+            .limit(5)
+        )
         near = [r[0] for r in con.execute(query.sql(dialect="duckdb")).fetchall()]
         if near:
             return near

@@ -53,9 +53,12 @@ def read_gzip_json_list(path: Path) -> list[dict[str, Any]]:
     return data
 
 
-_SAS_MONTHS = {m: i for i, m in enumerate(
-    ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"], 1
-)}  # fmt: skip
+_SAS_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"], 1
+    )
+}
 
 
 def parse_date(value: str | None, *, path: Path, line: int, field: str) -> date | None:
