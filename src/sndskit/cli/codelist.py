@@ -9,14 +9,17 @@ import typer
 from rich.table import Table
 
 from sndskit.cli.render import console, err_console, print_json
+from sndskit.codelists.diagnostics import find_orphans, summarise_usage
 from sndskit.codelists.diff import CodelistDiff, diff_codelists, drift
 from sndskit.codelists.export import FORMATS, export_codelist, import_codelist
 from sndskit.codelists.library import get_library_spec, list_library
 from sndskit.codelists.model import Codelist, load_codelist, save_codelist
 from sndskit.codelists.resolve import build_codelist
 from sndskit.codelists.spec import CodelistSpec
+from sndskit.engines.datasource import DataFolder
 from sndskit.errors import SndskitError
 from sndskit.io import write_text_atomic
+from sndskit.privacy import DEFAULT_THRESHOLD, render_count
 from sndskit.specs import load_spec
 
 app = typer.Typer(no_args_is_help=True, help="Code lists: build, freeze, explain, export.")
@@ -165,3 +168,51 @@ def library_command(json_output: JsonFlag = False) -> None:
     for spec in specs:
         table.add_row(spec.name, spec.description, ", ".join(spec.vocabularies), spec.source)
     console.print(table)
+
+
+def _masked_table(rows: list[dict], columns: list[str], threshold: int, title: str) -> Table:
+    table = Table(*columns, "records", "persons", title=title)
+    for row in rows:
+        table.add_row(
+            *(str(row[c]) for c in columns),
+            render_count(row["records"], row["masked"], threshold),
+            render_count(row["persons"], row["masked"], threshold),
+        )
+    return table
+
+
+@app.command("usage")
+def usage_command(
+    codelist_file: Annotated[Path, typer.Argument(help="Frozen list (JSON).")],
+    data: Annotated[Path, typer.Option(help="Folder of SNDS tables (Parquet/CSV).")],
+    threshold: Annotated[
+        int, typer.Option(help="Mask counts of 1..threshold persons.")
+    ] = DEFAULT_THRESHOLD,
+    json_output: JsonFlag = False,
+) -> None:
+    """Records and distinct persons per code and year in the data (small counts masked)."""
+    rows = summarise_usage(load_codelist(codelist_file), DataFolder(data), threshold=threshold)
+    if json_output:
+        return print_json(rows)
+    console.print(_masked_table(rows, ["vocabulary", "code", "year", "label"], threshold, "usage"))
+
+
+@app.command("orphans")
+def orphans_command(
+    codelist_file: Annotated[Path, typer.Argument(help="Frozen list (JSON).")],
+    data: Annotated[Path, typer.Option(help="Folder of SNDS tables (Parquet/CSV).")],
+    limit: Annotated[int, typer.Option(help="Maximum number of codes.")] = 50,
+    threshold: Annotated[
+        int, typer.Option(help="Mask counts of 1..threshold persons.")
+    ] = DEFAULT_THRESHOLD,
+    json_output: JsonFlag = False,
+) -> None:
+    """Codes present in the data, close to the list but not in it, most frequent first."""
+    rows = find_orphans(
+        load_codelist(codelist_file), DataFolder(data), limit=limit, threshold=threshold
+    )
+    if json_output:
+        return print_json(rows)
+    console.print(
+        _masked_table(rows, ["vocabulary", "code", "label", "reason"], threshold, "orphan codes")
+    )

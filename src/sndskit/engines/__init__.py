@@ -1,0 +1,1 @@
+"""Where SNDS-shaped data lives and how SQL runs on it (DuckDB by default)."""
