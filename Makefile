@@ -17,10 +17,19 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 venv: $(STAMP)
 
+DEMO := $(CURDIR)/.sndskit-home/demo
+
 demo: $(STAMP)
 	$(BIN)/sndskit data import
 	$(BIN)/sndskit data status
 	$(BIN)/sndskit catalog tour
+	$(BIN)/sndskit codes search "avc" --vocab CIM10 --limit 8
+	$(BIN)/sndskit codes search "metformine" --limit 8
+	$(BIN)/sndskit codes vocabularies
+	mkdir -p $(DEMO)
+	$(BIN)/sndskit codelist build stroke -o $(DEMO)/stroke.json
+	$(BIN)/sndskit codelist show $(DEMO)/stroke.json --limit 10
+	$(BIN)/sndskit codelist export $(DEMO)/stroke.json --format sql --dialect spark
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

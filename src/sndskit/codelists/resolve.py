@@ -12,6 +12,7 @@ from sndskit.codelists.model import CodeEntry, Codelist, ExcludedEntry, Provenan
 from sndskit.codelists.spec import CodelistSpec, Rule
 from sndskit.config import store_path
 from sndskit.specs import dump_spec
+from sndskit.terminology.model import is_codable
 from sndskit.terminology.relations import follow_relations
 from sndskit.terminology.search import (
     ConceptHit,
@@ -190,8 +191,8 @@ def build_codelist(spec: CodelistSpec, *, store: Path | None = None) -> Codelist
     entries, removed = [], []
     for key in sorted(found.reasons):
         vocabulary, code = key
-        if vocabulary not in spec.vocabularies:
-            continue
+        if vocabulary not in spec.vocabularies or not is_codable(vocabulary, code):
+            continue  # bridges (ATC, substances) and structure (blocks, chapters) are not kept
         label = found.labels[key]
         if key in excluded:
             removed.append(

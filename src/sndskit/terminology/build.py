@@ -17,7 +17,13 @@ import duckdb
 from sndskit.errors import SndskitError
 from sndskit.store import insert_rows
 from sndskit.terminology.codes import expand_code_pattern
-from sndskit.terminology.model import VOCABULARIES, ConceptRow, SynonymRow, TerminologyBatch
+from sndskit.terminology.model import (
+    VOCABULARIES,
+    ConceptRow,
+    SynonymRow,
+    TerminologyBatch,
+    is_codable,
+)
 from sndskit.text import stem, words
 
 Loader = Callable[[Path], TerminologyBatch]
@@ -88,8 +94,9 @@ def curated_synonyms(concepts: dict[tuple[str, str], ConceptRow]) -> list[Synony
                 field="vocabulary",
                 allowed=VOCABULARIES,
             )
+        codable = [c for c in by_vocab.get(vocabulary, []) if is_codable(vocabulary, c)]
         for pattern in entry["codes"].split():
-            for code in expand_code_pattern(pattern, by_vocab.get(vocabulary, []), top_only=True):
+            for code in expand_code_pattern(pattern, codable, top_only=True):
                 rows.append(
                     SynonymRow(
                         vocabulary, code, entry["term"].strip(), entry["kind"].strip(), source_file

@@ -8,6 +8,7 @@ holds a few hundred thousand of them.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import NamedTuple
 
@@ -95,3 +96,27 @@ class TerminologyBatch(NamedTuple):
     synonyms: list[SynonymRow]
     relations: list[RelationRow]
     versions: dict[str, str]
+
+
+# The form of a code as SNDS tables record it; other concepts of a vocabulary are structure
+# (WHO blocks and chapters, CCAM/NABM/LPP tree nodes, GHM roots) and never appear in data.
+CODE_FORMS: dict[str, str] = {
+    "CIM10": r"^[A-Z][0-9]{2}[0-9A-Z+]*$",
+    "CCAM": r"^[A-Z]{4}[0-9]{3}$",
+    "NABM": r"^[0-9]{4}$",
+    "LPP": r"^[0-9]{7}$",
+    "GHM": r"^[0-9]{2}[A-Z][0-9]{2}[0-9A-Z]$",
+    "CIP13": r"^[0-9]{13}$",
+    "CIP7": r"^[0-9]{7}$",
+    "UCD": r"^[0-9]{13}$",
+}
+
+
+def is_codable(vocabulary: str, code: str) -> bool:
+    """Whether ``code`` has the form SNDS tables record (a block like ``E10-E14`` has not).
+
+    >>> is_codable("CIM10", "G838+0"), is_codable("CIM10", "E10-E14"), is_codable("ATC", "A10")
+    (True, False, True)
+    """
+    form = CODE_FORMS.get(vocabulary)
+    return form is None or re.match(form, code) is not None
