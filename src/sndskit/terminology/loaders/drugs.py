@@ -13,10 +13,15 @@ source that exists (a missing file just means fewer concepts):
   ``PHA_CIP_C13`` → ``PHA_ATC_C07`` links become ``CIP13_HAS_ATC`` (not inferred).
 
 ATC concepts are the codes found in those sources plus their ancestors (levels 1/3/4/5/7
-characters; parent = the code cut to the previous level). Labels only come from the
-sources: an ATC label column (``PHA_ATC_LIB``, ``libelle_atc``, ``PHA_ATC_L07``/``L03``);
-else, for a 7-character code, the DCI of the UCDs coded with it (the most frequent; the
-others become ``alt_label``); else the code with the note "no label in the sources".
+characters; parent = the code cut to the previous level), and every code of the curated WHO
+subset ``resources/terminology/atc_who_curated.csv`` (all groups of levels 1-2, levels 3-4
+of the most studied areas, several hundred substances; see :mod:`.drugs_atc`). Labels
+from the sources come first: an ATC label column (``PHA_ATC_LIB``, ``libelle_atc``,
+``PHA_ATC_L07``/``L03``); else, for a 7-character code, the DCI of the UCDs coded with it
+(the most frequent; the others become ``alt_label``); else the curated French label; else
+the code with the note "no label in the sources". The curated English label is an
+``english`` synonym, its French label (when not the label) and substance names
+(``metformine`` for A10BA02) are ``alt_label`` synonyms.
 
 Without ``IR_PHA_R``, the ATC of a box is **inferred** (``inferred=True``):
 
@@ -29,24 +34,35 @@ Without ``IR_PHA_R``, the ATC of a box is **inferred** (``inferred=True``):
    fraction names; a set resolved from the ATC label is preferred to one from a DCI only;
 3. a product (CIS) whose set of active-substance (SA) keys equals an ATC code's set gets
    ``CIS_HAS_ATC`` and its boxes ``CIP13_HAS_ATC``; substances whose key is a one-substance
-   ATC set get ``SUBSTANCE_HAS_ATC``. A set shared by several ATC codes links to each.
+   ATC set get ``SUBSTANCE_HAS_ATC``. A set shared by several ATC codes links to each;
+4. products and substances that the UCD sources leave without ATC are matched the same way
+   to the substance sets of the curated WHO subset (salt and ester words aside, see
+   :mod:`.drugs_atc`; source "inferred from substances via curated WHO ATC subset").
 
-The UCD sources cover hospital drugs, so the inference covers few town-pharmacy boxes:
-:func:`drug_atc_coverage` measures it (and checks it against ``IR_CIP_V``).
-``UCD_HAS_SUBSTANCE`` (inferred) links a UCD to the BDPM substances whose name equals a part
-of its DCI or of its 7-character ATC label.
+Both paths check the product's routes (:func:`.drugs_atc.route_allows`: no systemic code
+for a cream or eye drops). :func:`drug_atc_coverage` measures the coverage of boxes (and
+checks it against ``IR_CIP_V``). ``UCD_HAS_SUBSTANCE`` (inferred) links a UCD to the BDPM
+substances whose name equals a part of its DCI or of its 7-character ATC label.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 from sndskit.errors import SndskitError
 from sndskit.terminology.loaders.common import nomenclature_csv, read_reference_csv
+from sndskit.terminology.loaders.drugs_atc import (
+    CURATED_FILE,
+    CURATED_SOURCE,
+    CuratedAtc,
+    infer_curated,
+    name_key,
+    read_curated_atc,
+    route_allows,
+)
 from sndskit.terminology.loaders.drugs_bdpm import BdpmData, clean, load_bdpm
 from sndskit.terminology.loaders.drugs_ucd import (
     ATC_LEVEL_BY_LENGTH,
@@ -71,85 +87,12 @@ from sndskit.text import normalise_text
 INFERRED_ATC = "inferred from substances via UCD ATC labels"
 INFERRED_SUBSTANCE = "DCI matched to BDPM substance names (accent-free)"
 
-# fmt: off
-_DROPPED_WORDS = frozenset((
-    "anhydre", "base", "hemihydrate", "monohydrate", "dihydrate", "trihydrate", "tetrahydrate",
-    "pentahydrate", "hexahydrate", "heptahydrate", "sesquihydrate", "hemipentahydrate",
-))
-# fmt: on
-_INVERTED = re.compile(r"(.+?)\s*\(([^()]+?\b(?:de|du|des|d'))\s*\)\s*")
 _PARTS = re.compile(r"\s*(?:/|\+|\bet\b)\s*")
-
-# Route sanity of an inferred ATC (the UCD sources are hospital drugs, mostly systemic):
-# an ATC group for a local use needs that route among the product's routes, and a product
-# used only on the eye, ear or skin only takes ATC groups of those uses.
-# fmt: off
-_EYE = frozenset((
-    "ophtalmique", "intravitréenne", "sous-conjonctivale", "intra-camérulaire", "péribulbaire",
-    "intra-oculaire", "sous-rétinienne",
-))
-# fmt: on
-_EAR, _SKIN = frozenset({"auriculaire"}), frozenset({"cutanée", "épilésionnelle"})
-_SYSTEMIC = frozenset(("orale", "sublinguale", "intraveineuse", "intramusculaire", "sous-cutanée"))
-_SYSTEMIC_DERMATOLOGICALS = ("D01B", "D05B", "D10B", "D11AH")
-_ROUTE_OF_ATC = (
-    (("S01",), _EYE),
-    (("S02",), _EAR),
-    (("S03",), _EYE | _EAR),
-    (("D",), _SKIN),
-    (("R03A", "R03B"), frozenset({"inhalée"})),
-    (("R03C", "R03D"), _SYSTEMIC),
-)
-_ATC_OF_LOCAL_ROUTES = (
-    (_EYE, ("S01", "S03")),
-    (_EAR, ("S02", "S03")),
-    (_SKIN, ("D", "M02", "N01B", "C05")),
-)
-
-
-def route_allows(routes: frozenset[str], atc: str) -> bool:
-    """Whether an inferred ATC code fits a product's routes (unknown routes allow all).
-
-    >>> oral, skin = frozenset({"orale"}), frozenset({"cutanée"})
-    >>> route_allows(skin, "L01XX14"), route_allows(oral, "S01XA18")
-    (False, False)
-    >>> route_allows(oral, "L01XX14"), route_allows(oral, "D10BA01"), route_allows(skin, "D10AD01")
-    (True, True, True)
-    """
-    if not routes:
-        return True
-    local_d = atc.startswith("D") and not atc.startswith(_SYSTEMIC_DERMATOLOGICALS)
-    for prefixes, needed in _ROUTE_OF_ATC:
-        if atc.startswith(prefixes) and (prefixes != ("D",) or local_d) and not routes & needed:
-            return False
-    if routes <= _EYE | _EAR | _SKIN:
-        allowed = [p for local, ps in _ATC_OF_LOCAL_ROUTES if routes & local for p in ps]
-        return atc.startswith(tuple(allowed)) and (not atc.startswith("D") or local_d)
-    return True
-
-
-def name_key(name: str) -> str:
-    """Comparison form of a substance name.
-
-    >>> name_key("RANITIDINE (CHLORHYDRATE DE)") == name_key("Chlorhydrate de ranitidine")
-    True
-    >>> name_key("DIPROPIONATE DE BÉCLOMÉTASONE ANHYDRE")
-    'dipropionate de beclometasone'
-    """
-    text = normalise_text(name).replace("’", "'")
-    inverted = _INVERTED.fullmatch(text)
-    if inverted:
-        text = f"{inverted.group(2)} {inverted.group(1)}"
-    words = re.findall(r"[a-z0-9]+", text)
-    return " ".join("alfa" if w == "alpha" else w for w in words if w not in _DROPPED_WORDS)
+__all__ = ["drug_atc_coverage", "load_drugs", "name_key", "route_allows"]
 
 
 def _parts(name: str) -> list[str]:
     return [p for p in _PARTS.split(normalise_text(name)) if p.strip()]
-
-
-def _file_day(path: Path) -> str:
-    return date.fromtimestamp(path.stat().st_mtime).isoformat()
 
 
 # --------------------------------------------------------------------------- ATC links
@@ -275,17 +218,25 @@ def _infer(bdpm: BdpmData, ucd: UcdData) -> tuple[list[RelationRow], list[Relati
 
 
 def _atc_concepts(
-    codes: dict[str, set[str]], labels: dict[str, Counter[str]], dcis: dict[str, Counter[str]]
+    codes: dict[str, set[str]],
+    labels: dict[str, Counter[str]],
+    dcis: dict[str, Counter[str]],
+    curated: list[CuratedAtc],
 ) -> tuple[list[ConceptRow], list[SynonymRow]]:
-    """ATC concepts for ``codes`` (code → source files) and all their ancestors."""
+    """ATC concepts for ``codes`` (code → source files), their ancestors and the curated
+    WHO subset; labels from the sources first, curated labels and names as synonyms."""
     cuts = sorted(ATC_LEVEL_BY_LENGTH)
-    every = {code: "; ".join(sorted(files)) for code, files in codes.items()}
+    every = {code: set(files) for code, files in codes.items()}
     for code in codes:
         for cut in cuts:
             if cut < len(code):
-                every.setdefault(code[:cut], "derived: prefix of ATC codes in the sources")
+                every.setdefault(code[:cut], set())
+    who = {row.code: row for row in curated}
+    for code in who:
+        every.setdefault(code, set()).add(CURATED_SOURCE)
     concepts, synonyms = [], []
-    for code, src in sorted(every.items()):
+    for code, files in sorted(every.items()):
+        src = "; ".join(sorted(files)) or "derived: prefix of ATC codes in the sources"
         level = ATC_LEVEL_BY_LENGTH[len(code)]
         parent = code[: cuts[level - 2]] if level > 1 else None
         names = [n for n, _ in labels.get(code, Counter()).most_common()]
@@ -293,13 +244,21 @@ def _atc_concepts(
         # a 7-character code without ATC label takes its UCDs' DCI if they agree on one
         if len(code) == 7 and not names and len({name_key(n) for n in unit_dcis}) == 1:
             names, unit_dcis = unit_dcis, []
+        row = who.get(code)
+        if row and not names:
+            names = [row.label_fr or row.label_en]
         label = names[0] if names else f"{code} (ATC level {level}; no label in the sources)"
         concepts.append(ConceptRow("ATC", code, label, parent, level, source=src))
         seen = {normalise_text(label)}
-        for name in names[1:] + (unit_dcis if len(code) == 7 else []):
-            if normalise_text(name) not in seen:
+        extra = [(n, src) for n in names[1:] + (unit_dcis if len(code) == 7 else [])]
+        if row:
+            synonyms.append(SynonymRow("ATC", code, row.label_en, "english", CURATED_SOURCE))
+            extra += [(row.label_fr, CURATED_SOURCE)]
+            extra += [(" + ".join(s), CURATED_SOURCE) for s in row.substance_sets()]
+        for name, name_src in extra:
+            if name and normalise_text(name) not in seen:
                 seen.add(normalise_text(name))
-                synonyms.append(SynonymRow("ATC", code, name, "alt_label", src))
+                synonyms.append(SynonymRow("ATC", code, name, "alt_label", name_src))
     return concepts, synonyms
 
 
@@ -322,6 +281,17 @@ def load_drugs(root: Path) -> TerminologyBatch:
             concepts.append(box)
     relations = bdpm.relations + ucd.relations + cip7_links + pha_links
     atc_links, ucd_links = _infer(bdpm, ucd)
+    # the curated WHO subset completes the drug sources (not loaded without any of them)
+    has_drugs = bool(bdpm.substance_names or ucd.atc_sources or cip7_links or pha_links)
+    curated = read_curated_atc() if has_drugs else []
+    if curated:
+        linked = {(r.vocabulary_1, r.code_1) for r in atc_links}
+        atc_links += infer_curated(
+            bdpm,
+            curated,
+            {code for vocabulary, code in linked if vocabulary == "CIS"},
+            {code for vocabulary, code in linked if vocabulary == "SUBSTANCE"},
+        )
     if pha_files:  # reference box → ATC links: keep only the substance-level inference
         atc_links = [r for r in atc_links if r.relation == REL_SUBSTANCE_HAS_ATC]
     relations += atc_links + ucd_links
@@ -330,7 +300,7 @@ def load_drugs(root: Path) -> TerminologyBatch:
     for rel in relations:
         if rel.vocabulary_2 == "ATC" and not rel.inferred:
             atc_codes[rel.code_2].update(rel.source.split("; "))
-    atc_concepts, atc_synonyms = _atc_concepts(atc_codes, ucd.atc_labels, ucd.atc_dcis)
+    atc_concepts, atc_synonyms = _atc_concepts(atc_codes, ucd.atc_labels, ucd.atc_dcis, curated)
     concepts += atc_concepts
 
     present = {(c.vocabulary, c.code) for c in concepts}
@@ -340,33 +310,41 @@ def load_drugs(root: Path) -> TerminologyBatch:
         if (r.vocabulary_1, r.code_1) in present and (r.vocabulary_2, r.code_2) in present
     ]
     batch = TerminologyBatch(concepts, bdpm.synonyms + ucd.synonyms + atc_synonyms, relations, {})
-    batch.versions.update(_versions(batch, bdpm, ucd, cip_v_files + pha_files))
+    batch.versions.update(_versions(batch, bdpm, ucd, cip_v_files + pha_files, bool(curated)))
     return batch
 
 
+def _stem(path: Path | str) -> str:
+    return Path(path).name.split(".")[0]
+
+
 def _versions(
-    batch: TerminologyBatch, bdpm: BdpmData, ucd: UcdData, extra: list[Path]
+    batch: TerminologyBatch, bdpm: BdpmData, ucd: UcdData, extra: list[Path], curated: bool
 ) -> dict[str, str]:
+    """One short line per vocabulary (file dates are left out: copies change them)."""
     filled = {c.vocabulary for c in batch.concepts}
-    newest = f"; latest AMM date {bdpm.newest_date.isoformat()}" if bdpm.newest_date else ""
-    bdpm_text = "BDPM (ANSM) " + ", ".join(f"{p.name} of {_file_day(p)}" for p in bdpm.files)
-    versions = {
-        v: bdpm_text + newest for v in ("CIS", "CIP13", "CIP7", "SUBSTANCE", "GENERIC_GROUP")
-    }
-    ucd_text = ", ".join(f"{p.name} of {_file_day(p)}" for p in ucd.files)
+    bdpm_text = "BDPM extract"
+    if bdpm.newest_date:
+        bdpm_text += f" (latest AMM {bdpm.newest_date.isoformat()})"
+    versions = dict.fromkeys(("CIS", "CIP13", "CIP7", "SUBSTANCE", "GENERIC_GROUP"), bdpm_text)
+    versions["UCD"] = ", ".join(_stem(p) for p in ucd.files)
     if ucd.newest_date:
-        ucd_text += f"; liste en sus history up to {ucd.newest_date.isoformat()}"
-    versions["UCD"] = ucd_text
-    atc_files = sorted({Path(s).name for srcs in ucd.atc_sources.values() for s in srcs})
-    versions["ATC"] = (
-        "codes and labels from "
-        + ", ".join(atc_files + [p.name for p in extra])
-        + " (no label invented: codes without one say so)"
-    )
+        versions["UCD"] += f" (liste en sus up to {ucd.newest_date.isoformat()})"
+    atc_files = sorted({_stem(s) for srcs in ucd.atc_sources.values() for s in srcs})
+    atc_files += [_stem(p) for p in extra]
+    parts = [f"{CURATED_FILE} (WHO 2024)"] if curated else []
+    if atc_files:
+        listed = "codes of " + ", ".join(atc_files)
+        too_long = len(" + ".join([*parts, listed])) >= 120
+        parts.append(f"codes of {len(atc_files)} SNDS sources" if too_long else listed)
+    versions["ATC"] = " + ".join(parts)
     if "CIP13" in filled:
         cov = drug_atc_coverage(batch)
-        how = "from IR_PHA_R" if any(p.name.startswith("IR_PHA_R") for p in extra) else "inferred"
+        reference = any(p.name.startswith("IR_PHA_R") for p in extra)
+        how = "from IR_PHA_R" if reference else "inferred"
         versions["CIP13"] += f"; ATC {how} for {cov['cip13_with_atc_percent']} % of boxes"
+        if curated and how == "inferred":
+            versions["CIP13"] += f" (UCD sources + {CURATED_FILE})"
     return {v: text for v, text in versions.items() if v in filled}
 
 

@@ -122,6 +122,8 @@ class BdpmData:
     substance_names: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     cis_active: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     fraction_names: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    # CIS -> {substance or fraction name: dosage text ("500 mg", "0,267 g")}
+    doses: dict[str, dict[str, str]] = field(default_factory=lambda: defaultdict(dict))
 
     def saw(self, day: date | None) -> None:
         if day is not None and (self.newest_date is None or day > self.newest_date):
@@ -200,6 +202,7 @@ def _composition(path: Path, src: str, out: BdpmData) -> None:
         nature = f[nature_at].strip()
         link = f[nature_at + 1].strip() if nature_at + 1 < len(f) else ""
         out.substance_names[code][name] += 1
+        out.doses[cis].setdefault(name, clean(f[4]))
         where = (cis, clean(f[1]).lower(), link)
         if nature == "SA":
             pairs.add((cis, code))
