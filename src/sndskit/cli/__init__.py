@@ -11,7 +11,7 @@ import sys
 import typer
 
 from sndskit import __version__
-from sndskit.cli import catalog, codelist, codes, data
+from sndskit.cli import catalog, codelist, codes, cohort, data
 from sndskit.cli.render import err_console
 from sndskit.errors import SndskitError
 
@@ -24,6 +24,7 @@ app.add_typer(data.app, name="data")
 app.add_typer(catalog.app, name="catalog")
 app.add_typer(codes.app, name="codes")
 app.add_typer(codelist.app, name="codelist")
+app.add_typer(cohort.app, name="cohort")
 
 
 @app.command()

@@ -104,3 +104,16 @@ class DataFolder:
             )
             con.execute(view.sql(dialect="duckdb"))
         return con
+
+    def schema(self, con: duckdb.DuckDBPyConnection | None = None) -> dict[str, dict[str, str]]:
+        """Column names and SQL types of every table (read from the file footers)."""
+        own = con is None
+        con = con or self.connect()
+        try:
+            return {
+                name: {row[0]: row[1] for row in con.execute(f'DESCRIBE "{name}"').fetchall()}
+                for name in self.tables
+            }
+        finally:
+            if own:
+                con.close()

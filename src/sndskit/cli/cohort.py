@@ -1,0 +1,115 @@
+"""`sndskit cohort …`: compile a cohort spec to SQL, run it, describe it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from sndskit.cli.render import console, print_json
+from sndskit.cohorts.describe import describe_cohort
+from sndskit.cohorts.runner import plan_cohort, resolve_codelists, run_cohort
+from sndskit.cohorts.spec import CohortSpec
+from sndskit.engines.datasource import DataFolder
+from sndskit.privacy import DEFAULT_THRESHOLD, render_count
+from sndskit.specs import load_spec
+
+app = typer.Typer(no_args_is_help=True, help="Cohorts: one YAML spec, SNDS SQL, attrition, counts.")
+SpecArg = Annotated[Path, typer.Argument(help="Cohort spec (YAML).")]
+
+
+def _spec(path: Path) -> CohortSpec:
+    return load_spec(path, CohortSpec)
+
+
+@app.command("sql")
+def sql_command(
+    spec: SpecArg,
+    dialect: Annotated[str, typer.Option(help="duckdb, spark or oracle.")] = "duckdb",
+    inputs: Annotated[
+        bool, typer.Option("--inputs", help="List the tables, columns and years read.")
+    ] = False,
+    data: Annotated[
+        Path | None, typer.Option(help="Compile against this data folder's columns.")
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="With --inputs: JSON.")] = False,
+) -> None:
+    """Print the SQL of a cohort (one commented step per stage) or what it reads."""
+    cohort = _spec(spec)
+    plan = plan_cohort(
+        cohort, resolve_codelists(cohort, spec.parent), DataFolder(data) if data else None
+    )
+    if not inputs:
+        print(plan.to_sql(dialect), end="")
+        return
+    listing = {
+        "tables": plan.reads,
+        "pmsi_years": plan.years,
+        "dcir_flux_months": [d.isoformat() for d in plan.flux_window],
+    }
+    if json_output:
+        return print_json(listing)
+    table = Table("table", "columns", title=f"inputs of {cohort.name}")
+    for name, columns in plan.reads.items():
+        table.add_row(name, ", ".join(columns))
+    console.print(table)
+    console.print(
+        f"PMSI years: {', '.join(map(str, plan.years))}; DCIR flux months: "
+        f"{listing['dcir_flux_months'][0]} → {listing['dcir_flux_months'][1]}"
+    )
+
+
+@app.command("run")
+def run_command(
+    spec: SpecArg,
+    data: Annotated[Path, typer.Option(help="Folder of SNDS tables (Parquet/CSV).")],
+    out: Annotated[Path, typer.Option("--out", help="Output folder.")],
+    engine: Annotated[str, typer.Option(help="duckdb or spark.")] = "duckdb",
+    master: Annotated[str | None, typer.Option(help="Spark master URL (default local[2]).")] = None,
+    threshold: Annotated[
+        int, typer.Option(help="Mask counts of 1..threshold persons.")
+    ] = DEFAULT_THRESHOLD,
+) -> None:
+    """Run a cohort: cohort.parquet, attrition.csv, counts.csv (masked), manifest.json."""
+    cohort = _spec(spec)
+    codelists = resolve_codelists(cohort, spec.parent)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("compiling", total=None)
+
+        def advance(description: str, done: int, total: int) -> None:
+            progress.update(task, description=description, completed=done, total=total)
+
+        result = run_cohort(
+            cohort,
+            DataFolder(data),
+            out,
+            codelists=codelists,
+            engine=engine,
+            threshold=threshold,
+            progress=advance,
+            spark_master=master,
+        )
+    table = Table("step", "persons", "records", title=f"attrition — {cohort.name} ({engine})")
+    for row in result.attrition:
+        table.add_row(
+            row["step"],
+            render_count(row["persons"], row["masked"], threshold),
+            render_count(row["records"], row["masked"], threshold),
+        )
+    console.print(table)
+    console.print(f"written: {out}/cohort.parquet, attrition.csv, counts.csv, manifest.json")
+
+
+@app.command("describe")
+def describe_command(spec: SpecArg) -> None:
+    """The spec as a Markdown method section (French)."""
+    print(describe_cohort(_spec(spec)), end="")
