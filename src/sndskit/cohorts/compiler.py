@@ -199,7 +199,15 @@ class Compiler:
         if event.source == "death":
             parts += [_project(p, "death") for p in ev.death_events(self.ctx)]
         if not parts:
-            raise SndskitError(f"no table of the data holds {event.source} events", field="source")
+            years = (
+                f"{self.ctx.pmsi_years[0]}-{self.ctx.pmsi_years[-1]}" if self.ctx.pmsi_years else ""
+            )
+            raise SndskitError(
+                f"no table of the data holds {event.source} events",
+                field="source",
+                hint=f"PMSI needs T_MCOaaB and T_MCOaaC for years {years}; DCIR its detail table "
+                "and ER_PRS_F",
+            )
         name = f"events_{len(self._event_steps) + 1}"
         label = f"{event.source}" + (f" in code list {event.codelist}" if event.codelist else "")
         self._event_steps[key] = self.add(name, label, _union(parts))
