@@ -55,3 +55,14 @@ def sample_home(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def sample_catalog(sample_home) -> Catalog:
     return get_catalog(store_path(sample_home))
+
+
+@pytest.fixture(scope="session", autouse=False)
+def spark_session():
+    """One local Spark session for the whole run (tests marked ``spark``)."""
+    pytest.importorskip("pyspark")
+    from sndskit.engines.spark_engine import spark_session as build
+
+    session = build("local[2]")
+    yield session
+    session.stop()

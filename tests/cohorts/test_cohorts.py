@@ -47,22 +47,33 @@ def three(builder, person, start=date(2019, 3, 1), **kwargs):
         builder.dispensing(person, date(start.year, start.month + k, 10), **kwargs)
 
 
-def run(tmp_path, builder, preset="cnam", roles="[DP, DR, DAS]", lag=6, **spec_changes):
+ENGINES = ["duckdb", pytest.param("spark", marks=pytest.mark.spark)]
+
+
+def run(
+    tmp_path, builder, preset="cnam", roles="[DP, DR, DAS]", lag=6, engine="duckdb", **spec_changes
+):
     _codelists(tmp_path)
     spec = parse_spec(SPEC.format(preset=preset, roles=roles, lag=lag), CohortSpec)
-    if spec_changes:
-        spec = spec.model_copy(update=spec_changes)
+    if spec_changes:  # validated, as a user's YAML would be
+        spec = CohortSpec.model_validate({**spec.model_dump(), **spec_changes})
     if not any(name.startswith("T_MCO") for name in builder.tables):
         builder.stay(999, date(2019, 6, 1), dp="Z000")  # a PMSI year exists; 999 is nobody
     data = DataFolder(builder.write(tmp_path / "data"))
     result = run_cohort(
-        spec, data, tmp_path / "out", codelists=resolve_codelists(spec, tmp_path), threshold=0
+        spec,
+        data,
+        tmp_path / "out",
+        codelists=resolve_codelists(spec, tmp_path),
+        threshold=0,
+        engine=engine,
     )
     rows = pq.read_table(tmp_path / "out" / "cohort.parquet").to_pylist()
     return {r["person_id"]: r for r in rows}, result
 
 
-def test_entry_rule_and_index(tmp_path):
+@pytest.mark.parametrize("engine", ENGINES)
+def test_entry_rule_and_index(tmp_path, engine):
     b = SndsBuilder()
     for p in range(1, 6):
         b.person(p)
@@ -76,7 +87,7 @@ def test_entry_rule_and_index(tmp_path):
     for day in (date(2019, 2, 1), date(2019, 2, 1), date(2019, 2, 2)):
         b.dispensing(4, day)  # 3 lines on 2 distinct dates → out
     three(b, 5, code=OTHER_DRUG)  # not in the code list → out
-    cohort, result = run(tmp_path, b)
+    cohort, result = run(tmp_path, b, engine=engine)
     assert set(cohort) == {"P000001"}
     assert cohort["P000001"]["index_date"] == date(2019, 3, 10)
     steps = {r["step"]: r["persons"] for r in result.attrition}
@@ -84,7 +95,8 @@ def test_entry_rule_and_index(tmp_path):
     assert steps["entry rule met: ≥ 3 events on distinct dates within 365 days, index = first"] == 1
 
 
-def test_age_and_person_identity_across_pseudonyms(tmp_path):
+@pytest.mark.parametrize("engine", ENGINES)
+def test_age_and_person_identity_across_pseudonyms(tmp_path, engine):
     b = SndsBuilder()
     b.person(1, pseudonyms=2)
     b.dispensing(1, date(2019, 3, 10), pseudonym=0)
@@ -92,7 +104,7 @@ def test_age_and_person_identity_across_pseudonyms(tmp_path):
     b.dispensing(1, date(2019, 5, 10), pseudonym=0)
     b.person(2, birth_year=2005)  # 14 at index → not adult
     three(b, 2)
-    cohort, _ = run(tmp_path, b)
+    cohort, _ = run(tmp_path, b, engine=engine)
     assert set(cohort) == {"P000001"}
     assert cohort["P000001"]["age_at_index"] == 59
 
@@ -108,7 +120,8 @@ def test_age_and_person_identity_across_pseudonyms(tmp_path):
         ("[DP, DR, DAS]", "outside", False),
     ],
 )
-def test_exclusion_by_diagnosis_roles_and_window(tmp_path, roles, placement, excluded):
+@pytest.mark.parametrize("engine", ENGINES)
+def test_exclusion_by_diagnosis_roles_and_window(tmp_path, roles, placement, excluded, engine):
     b = SndsBuilder()
     b.person(1)
     three(b, 1)
@@ -120,7 +133,7 @@ def test_exclusion_by_diagnosis_roles_and_window(tmp_path, roles, placement, exc
         das=[T1D] if placement == "das" else [],
         um_dp=T1D if placement == "um" else None,
     )
-    cohort, _ = run(tmp_path, b, roles=roles)
+    cohort, _ = run(tmp_path, b, roles=roles, engine=engine)
     assert ("P000001" not in cohort) is excluded
 
 
@@ -137,15 +150,16 @@ TRAPS = {
 
 
 @pytest.mark.parametrize("trap", sorted(TRAPS))
-def test_each_dcir_filter_removes_its_trap_and_none_keeps_it(tmp_path, trap):
+@pytest.mark.parametrize("engine", ENGINES)
+def test_each_dcir_filter_removes_its_trap_and_none_keeps_it(tmp_path, trap, engine):
     """Person 1 has 2 clean dispensings and 1 trap line: in only if the trap counts."""
     b = SndsBuilder()
     b.person(1)
     b.dispensing(1, date(2019, 3, 10))
     b.dispensing(1, date(2019, 4, 10))
     TRAPS[trap](b)
-    filtered, _ = run(tmp_path / "cnam", b, preset="cnam")
-    raw, _ = run(tmp_path / "none", b, preset="none")
+    filtered, _ = run(tmp_path / "cnam", b, preset="cnam", engine=engine)
+    raw, _ = run(tmp_path / "none", b, preset="none", engine=engine)
     assert "P000001" not in filtered
     assert "P000001" in raw
 
@@ -159,29 +173,32 @@ STAY_TRAPS = {
 
 
 @pytest.mark.parametrize("trap", sorted(STAY_TRAPS))
-def test_each_pmsi_filter_removes_its_trap_and_none_keeps_it(tmp_path, trap):
+@pytest.mark.parametrize("engine", ENGINES)
+def test_each_pmsi_filter_removes_its_trap_and_none_keeps_it(tmp_path, trap, engine):
     """A T1D stay that is a trap must not exclude the person under cnam; under none it does."""
     b = SndsBuilder()
     b.person(1)
     three(b, 1)
     b.stay(1, date(2019, 1, 15), dp=T1D, **STAY_TRAPS[trap])
-    filtered, _ = run(tmp_path / "cnam", b, preset="cnam")
-    raw, _ = run(tmp_path / "none", b, preset="none")
+    filtered, _ = run(tmp_path / "cnam", b, preset="cnam", engine=engine)
+    raw, _ = run(tmp_path / "none", b, preset="none", engine=engine)
     assert "P000001" in filtered
     assert "P000001" not in raw
 
 
-def test_fictitious_nir_is_dropped(tmp_path):
+@pytest.mark.parametrize("engine", ENGINES)
+def test_fictitious_nir_is_dropped(tmp_path, engine):
     b = SndsBuilder()
     b.person(1, cdi="05")
     three(b, 1)
     b.person(2, cdi="03")  # provisional: kept
     three(b, 2)
-    cohort, _ = run(tmp_path, b)
+    cohort, _ = run(tmp_path, b, engine=engine)
     assert set(cohort) == {"P000002"}
 
 
-def test_flux_lag_bounds_what_is_read(tmp_path):
+@pytest.mark.parametrize("engine", ENGINES)
+def test_flux_lag_bounds_what_is_read(tmp_path, engine):
     """Care of Dec 2020 processed in Sep 2021: 9 months late. A lag of 6 months (read up to
     flux month end + lag after the window) misses it; 12 catches it."""
     b = SndsBuilder()
@@ -189,16 +206,17 @@ def test_flux_lag_bounds_what_is_read(tmp_path):
     b.dispensing(1, date(2020, 10, 10))
     b.dispensing(1, date(2020, 11, 10))
     b.dispensing(1, date(2020, 12, 10), flux=date(2022, 9, 1))
-    short, _ = run(tmp_path / "short", b, lag=6)
-    long, _ = run(tmp_path / "long", b, lag=12)
+    short, _ = run(tmp_path / "short", b, lag=6, engine=engine)
+    long, _ = run(tmp_path / "long", b, lag=12, engine=engine)
     assert "P000001" not in short and "P000001" in long
 
 
-def test_cip7_only_lines_count(tmp_path):
+@pytest.mark.parametrize("engine", ENGINES)
+def test_cip7_only_lines_count(tmp_path, engine):
     b = SndsBuilder()
     b.person(1)
     three(b, 1, cip7_only=True)
-    cohort, _ = run(tmp_path, b)
+    cohort, _ = run(tmp_path, b, engine=engine)
     assert "P000001" in cohort
 
 
@@ -253,3 +271,34 @@ def test_hostile_codes_stay_literals(tmp_path):
         spec, data, tmp_path / "out", codelists=resolve_codelists(spec, tmp_path), threshold=0
     )
     assert result.persons == 0
+
+
+@pytest.mark.spark
+def test_duckdb_and_spark_return_identical_cohorts(tmp_path):
+    b = SndsBuilder()
+    for p in range(1, 40):
+        b.person(
+            p, birth_year=1940 + p, sex=1 + p % 2, death=date(2020, 6, 1) if p % 7 == 0 else None
+        )
+        start = date(2019, 1 + p % 9, 1)
+        for k in range(2 + p % 3):
+            b.dispensing(
+                p,
+                date(start.year, start.month + k, 5 + p % 20),
+                dpn_qlf=71 if p % 11 == 0 else None,
+            )
+        if p % 5 == 0:
+            b.stay(
+                p,
+                date(2019, 2, 1 + p % 20),
+                dp=T1D if p % 10 == 0 else "Z000",
+                das=[T1D] if p % 15 == 0 else [],
+            )
+    duck, duck_run = run(
+        tmp_path / "duckdb", b, engine="duckdb", exit={"at": "end_of_exposure", "gap_days": 30}
+    )
+    spark, spark_run = run(
+        tmp_path / "spark", b, engine="spark", exit={"at": "end_of_exposure", "gap_days": 30}
+    )
+    assert duck == spark and len(duck) > 5
+    assert duck_run.attrition == spark_run.attrition

@@ -60,7 +60,9 @@ def _date(value: date | str) -> exp.Expression:
 
 
 def _add_days(expression: exp.Expression, days: int) -> exp.Expression:
-    return exp.DateAdd(this=expression, expression=exp.Literal.number(days), unit=exp.var("DAY"))
+    """A DATE (DuckDB's date + interval is a timestamp; Spark's date_add a date)."""
+    shifted = exp.DateAdd(this=expression, expression=exp.Literal.number(days), unit=exp.var("DAY"))
+    return exp.cast(shifted, "DATE")
 
 
 def _days_between(later: exp.Expression, earlier: exp.Expression) -> exp.Expression:
@@ -290,16 +292,17 @@ class Compiler:
             ).from_(qualifying.subquery("q"))
         else:
             pick = exp.Min if spec.entry.index == "first" else exp.Max
-            arg = "arg_min" if spec.entry.index == "first" else "arg_max"
+            arg = exp.ArgMin if spec.entry.index == "first" else exp.ArgMax
             index = (
                 exp.select(
                     "person_id",
                     exp.alias_(pick(this=exp.column("event_date")), "index_date"),
                     exp.alias_(
-                        exp.func(arg, exp.column("code"), exp.column("event_date")), "entry_code"
+                        arg(this=exp.column("code"), expression=exp.column("event_date")),
+                        "entry_code",
                     ),
                     exp.alias_(
-                        exp.func(arg, exp.column("source"), exp.column("event_date")),
+                        arg(this=exp.column("source"), expression=exp.column("event_date")),
                         "entry_source",
                     ),
                 )

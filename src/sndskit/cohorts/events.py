@@ -150,7 +150,7 @@ def _stay_filters(ctx: CompileContext, stays: str) -> list[exp.Expression]:
         out.append(
             exp.or_(
                 ghm.is_(exp.null()),
-                exp.not_(exp.func("starts_with", ghm.copy(), exp.Literal.string("90"))),
+                exp.not_(exp.StartsWith(this=ghm.copy(), expression=exp.Literal.string("90"))),
             )
         )
     if ctx.on("pmsi_session_stays"):
@@ -160,7 +160,9 @@ def _stay_filters(ctx: CompileContext, stays: str) -> list[exp.Expression]:
         if ctx.spec.snds.quality_filters == "scalpel":  # SCALPEL keeps sessions of GHM 28
             keep = exp.or_(
                 keep,
-                exp.func("starts_with", ctx.text("s", stays, "GRG_GHM"), exp.Literal.string("28")),
+                exp.StartsWith(
+                    this=ctx.text("s", stays, "GRG_GHM"), expression=exp.Literal.string("28")
+                ),
             )
         out.append(keep)
     return out
