@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -11,9 +12,12 @@ from rich.table import Table
 
 from sndskit.cli.render import console, print_json
 from sndskit.cohorts.describe import describe_cohort
+from sndskit.cohorts.figures import plot_attrition, plot_rates
 from sndskit.cohorts.runner import plan_cohort, resolve_codelists, run_cohort
 from sndskit.cohorts.spec import CohortSpec
+from sndskit.cohorts.stats import summarise_rates
 from sndskit.engines.datasource import DataFolder
+from sndskit.io import write_text_atomic
 from sndskit.privacy import DEFAULT_THRESHOLD, render_count
 from sndskit.specs import load_spec
 
@@ -113,3 +117,58 @@ def run_command(
 def describe_command(spec: SpecArg) -> None:
     """The spec as a Markdown method section (French)."""
     print(describe_cohort(_spec(spec)), end="")
+
+
+@app.command("stats")
+def stats_command(
+    out: Annotated[Path, typer.Argument(help="Output folder of `cohort run`.")],
+    data: Annotated[
+        Path, typer.Option(help="The same data folder (beneficiaries for denominators).")
+    ],
+    threshold: Annotated[
+        int, typer.Option(help="Mask counts of 1..threshold persons.")
+    ] = DEFAULT_THRESHOLD,
+) -> None:
+    """Incidence and prevalence by year, age band and sex (95 % CI), flowchart and plots."""
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    period = manifest["spec"]["period"]
+    rates = summarise_rates(
+        out,
+        DataFolder(data),
+        first_year=int(period["start"][:4]),
+        last_year=int(period["end"][:4]),
+        threshold=threshold,
+    )
+    columns = list(rates[0]) if rates else []
+    write_text_atomic(out / "rates.csv", _rates_csv(rates, columns))
+    name = manifest["spec"]["name"]
+    plot_attrition(out / "attrition.csv", out / "attrition.png", f"{name}: attrition")
+    plot_rates(rates, out / "rates.png", name)
+    table = Table(
+        "year", "sex", "incident", "incidence /100k", "prevalent", "prevalence /100k", title=name
+    )
+    for row in rates:
+        if row["age_band"] == "unknown":
+            continue
+        table.add_row(
+            str(row["year"]),
+            f"{row['sex']} {row['age_band']}",
+            render_count(row["incident"], row["incidence_masked"], threshold),
+            "" if row["incidence_per_100k"] is None else f"{row['incidence_per_100k']:.1f}",
+            render_count(row["prevalent"], row["prevalence_masked"], threshold),
+            "" if row["prevalence_per_100k"] is None else f"{row['prevalence_per_100k']:.1f}",
+        )
+    console.print(table)
+    console.print(f"written: {out}/rates.csv, attrition.png, rates.png")
+
+
+def _rates_csv(rates: list[dict], columns: list[str]) -> str:
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for row in rates:
+        writer.writerow({k: ("masked" if v is None else v) for k, v in row.items()})
+    return buffer.getvalue()
