@@ -302,3 +302,20 @@ def test_duckdb_and_spark_return_identical_cohorts(tmp_path):
     )
     assert duck == spark and len(duck) > 5
     assert duck_run.attrition == spark_run.attrition
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_boolean_return_codes(tmp_path, engine):
+    """The schema types *_RET as boolean: true marks an error, false a valid stay."""
+    b = SndsBuilder()
+    b.person(1)
+    three(b, 1)
+    b.stay(1, date(2019, 1, 15), dp=T1D)
+    for row in b.tables["T_MCO19C"]:
+        for column in ("NIR_RET", "NAI_RET", "SEX_RET", "SEJ_RET", "FHO_RET", "PMS_RET", "DAT_RET"):
+            row[column] = False
+    valid, _ = run(tmp_path / "valid", b, engine=engine)
+    assert "P000001" not in valid  # the valid T1D stay excludes the person
+    b.tables["T_MCO19C"][0]["NIR_RET"] = True
+    flagged, _ = run(tmp_path / "flagged", b, engine=engine)
+    assert "P000001" in flagged  # a stay with a return-code error is ignored

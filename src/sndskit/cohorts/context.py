@@ -96,6 +96,11 @@ class CompileContext:
         kind = self.columns[table].get(column, "VARCHAR").upper()
         return kind.startswith(_STRING_TYPES)
 
+    def is_boolean(self, table: str, column: str) -> bool:
+        if self.columns is None:
+            return False
+        return self.columns[table].get(column, "").upper() in ("BOOLEAN", "BOOL")
+
     def text(self, alias: str, table: str, column: str) -> exp.Expression:
         """A column compared as text (cast only when the data holds it otherwise)."""
         self.use(table, column)

@@ -174,12 +174,14 @@ def _identity_filters(ctx: CompileContext, patients: str) -> list[exp.Expression
     nir = ctx.text("c", patients, "NIR_ANO_17")
     out = [exp.not_(nir.isin(*_codes(list(PLACEHOLDER_NIR))))]
     for column in RETURN_CODES:
-        if ctx.columns is None or column in ctx.columns.get(patients, {}):
-            out.append(
-                exp.func("coalesce", ctx.text("c", patients, column), exp.Literal.string("0")).eq(
-                    exp.Literal.string("0")
-                )
-            )
+        if ctx.columns is not None and column not in ctx.columns.get(patients, {}):
+            continue  # older years lack some return codes
+        if ctx.is_boolean(patients, column):  # the schema types them boolean: true = error
+            ctx.use(patients, column)
+            out.append(exp.not_(exp.func("coalesce", exp.column(column, "c"), exp.false())))
+        else:
+            code = exp.func("coalesce", ctx.text("c", patients, column), exp.Literal.string("0"))
+            out.append(code.eq(exp.Literal.string("0")))
     return out
 
 

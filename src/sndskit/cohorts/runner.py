@@ -113,21 +113,21 @@ def _age_band(age: int | None) -> str:
 
 
 def _mask_attrition(rows: list[dict[str, Any]], threshold: int) -> list[dict[str, Any]]:
-    """Mask small steps, and steps whose drop from the last shown count is small (the
-    excluded count is a count of persons too)."""
-    out, last_shown = [], None
-    for row in rows:
-        row = dict(row, masked=None)
+    """Mask small steps, and steps whose difference with the next shown count is small (the
+    number excluded is a count of persons too). Walking back from the final cohort keeps its
+    size visible and hides the earlier step instead."""
+    out = [dict(row, masked=None) for row in rows]
+    next_shown = None
+    for row in reversed(out):
         persons = row["persons"]
         if 1 <= persons <= threshold:
             row["masked"] = "primary"
-        elif last_shown is not None and 1 <= last_shown - persons <= threshold:
+        elif next_shown is not None and 1 <= persons - next_shown <= threshold:
             row["masked"] = "secondary"
         if row["masked"]:
             row["persons"] = row["records"] = None
         else:
-            last_shown = persons
-        out.append(row)
+            next_shown = persons
     return out
 
 
