@@ -119,9 +119,8 @@ def main() -> None:
         spark = SparkEngine(data)
         seconds_spark, cohort_spark = run_plan(spark, plan)
         assert {p for p, _ in cohort_spark} == {p for p, _ in cohort_ours}
-        print(
-            f"Spark local[2] generated plan: {seconds_spark:.2f} s (DuckDB/Spark {seconds_ours / seconds_spark:.2f})"
-        )
+        ratio = seconds_ours / seconds_spark
+        print(f"Spark local[2] generated plan: {seconds_spark:.2f} s (DuckDB/Spark {ratio:.2f})")
 
 
 if __name__ == "__main__":
