@@ -18,6 +18,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 venv: $(STAMP)
 
 DEMO := $(CURDIR)/.sndskit-home/demo
+EXAMPLES := $(CURDIR)/src/sndskit/resources/cohorts/examples
 
 demo: $(STAMP)
 	$(BIN)/sndskit data import
@@ -30,6 +31,12 @@ demo: $(STAMP)
 	$(BIN)/sndskit codelist build stroke -o $(DEMO)/stroke.json
 	$(BIN)/sndskit codelist show $(DEMO)/stroke.json --limit 10
 	$(BIN)/sndskit codelist export $(DEMO)/stroke.json --format sql --dialect spark
+	$(BIN)/sndskit synth generate --patients 10000 --start 2019 --end 2022 --seed 7 --out $(DEMO)/data
+	$(BIN)/sndskit codelist usage $(DEMO)/stroke.json --data $(DEMO)/data
+	$(BIN)/sndskit cohort describe $(EXAMPLES)/t2d_treated.yaml
+	$(BIN)/sndskit cohort run $(EXAMPLES)/t2d_treated.yaml --data $(DEMO)/data --out $(DEMO)/t2d_treated
+	$(BIN)/sndskit cohort stats $(DEMO)/t2d_treated --data $(DEMO)/data
+	$(BIN)/sndskit cohort run $(EXAMPLES)/acs_hospitalised.yaml --data $(DEMO)/data --out $(DEMO)/acs_hospitalised
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -216,8 +216,10 @@ def test_cip7_only_lines_count(tmp_path, engine):
     b = SndsBuilder()
     b.person(1)
     three(b, 1, cip7_only=True)
-    cohort, _ = run(tmp_path, b, engine=engine)
-    assert "P000001" in cohort
+    recent, _ = run(tmp_path / "recent", b, engine=engine)  # 2019: CIP13 expected
+    assert "P000001" not in recent
+    older, _ = run(tmp_path / "older", b, engine=engine, snds={"cip7_until_year": 2019})
+    assert "P000001" in older
 
 
 def test_outputs_manifest_and_masking(tmp_path):

@@ -78,9 +78,14 @@ def dcir_events(ctx: CompileContext, event: Event, codes: dict[str, list[str]]) 
     code = ctx.text("d", table, code_col)
     matches = [code.isin(*_codes(codes.get(main_vocab, [])))] if codes.get(main_vocab) else []
     code_value: exp.Expression = code
-    if cip7_col and codes.get("CIP7"):
+    cip7_years = ctx.lo.year <= ctx.spec.snds.cip7_until_year
+    if cip7_col and codes.get("CIP7") and cip7_years:
+        # Older lines may carry only the CIP7 (primer §5); matching it costs an OR in the
+        # scan, so only windows reaching those years pay for it.
         cip7 = ctx.text("d", table, cip7_col)
-        matches.append(cip7.isin(*_codes(codes["CIP7"])))
+        last_day = _date(ctx.lo.replace(year=ctx.spec.snds.cip7_until_year, month=12, day=31))
+        old_line = exp.cast(exp.column("EXE_SOI_DTD", "p"), "DATE") <= last_day
+        matches.append(exp.and_(old_line, cip7.isin(*_codes(codes["CIP7"]))))
         main = (
             code.isin(*_codes(codes.get(main_vocab, []))) if codes.get(main_vocab) else exp.false()
         )

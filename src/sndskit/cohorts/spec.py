@@ -169,6 +169,13 @@ class SndsHandling(_Spec):
     flux_lag_months: int = Field(default=6, ge=0, le=27)
     finess_duplicates: Literal["finess_46", "finess_166", "none"] = "finess_46"
     exclude_fictitious_nir: bool = True
+    cip7_until_year: int = Field(
+        default=2007,
+        ge=1990,
+        le=2100,
+        description="care years up to this one may carry only the CIP7 (PHA_PRS_IDE); later "
+        "lines are matched on the CIP13 alone",
+    )
 
 
 class CohortSpec(_Spec):
