@@ -49,9 +49,36 @@ class CohortPlan:
             raise SndskitError(f"unknown dialect {dialect!r}", field="dialect", allowed=DIALECTS)
         parts = []
         for step in self.steps:
-            body = step.query.sql(dialect=dialect, pretty=True).replace("\n", "\n  ")
+            query = for_oracle(step.query) if dialect == "oracle" else step.query
+            body = query.sql(dialect=dialect, pretty=True).replace("\n", "\n  ")
             parts.append(f"-- {step.name}: {step.comment}\n{step.name} AS (\n  {body}\n)")
         return "WITH\n" + ",\n".join(parts) + f"\nSELECT * FROM {self.final}\n"
+
+
+def for_oracle(query: exp.Expression) -> exp.Expression:
+    """Oracle spellings sqlglot does not produce: date arithmetic in days, EXTRACT(YEAR),
+    LIKE for a constant prefix, TO_DATE for date literals."""
+
+    def rewrite(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.DateDiff):
+            return exp.paren(exp.Sub(this=node.this, expression=node.expression))
+        if isinstance(node, exp.DateAdd):
+            return exp.paren(exp.Add(this=node.this, expression=node.expression))
+        if isinstance(node, exp.Year):
+            return exp.Extract(this=exp.var("YEAR"), expression=node.this)
+        if isinstance(node, exp.StartsWith) and isinstance(node.expression, exp.Literal):
+            return exp.Like(
+                this=node.this, expression=exp.Literal.string(node.expression.name + "%")
+            )
+        if (
+            isinstance(node, exp.Cast)
+            and node.is_type("date")
+            and isinstance(node.this, exp.Literal)
+        ):
+            return exp.func("TO_DATE", node.this, exp.Literal.string("YYYY-MM-DD"))
+        return node
+
+    return query.transform(rewrite)
 
 
 def _date(value: date | str) -> exp.Expression:
@@ -283,31 +310,24 @@ class Compiler:
                 exp.column("event_date").between(_date(spec.period.start), _date(spec.period.end))
             )
         )
+        index = exp.select(
+            "person_id",
+            exp.alias_(exp.column("event_date"), "index_date"),
+            exp.alias_(exp.column("code"), "entry_code"),
+            exp.alias_(exp.column("source"), "entry_source"),
+        )
         if spec.entry.index == "all":
-            index = exp.select(
-                "person_id",
-                exp.alias_(exp.column("event_date"), "index_date"),
-                exp.alias_(exp.column("code"), "entry_code"),
-                exp.alias_(exp.column("source"), "entry_source"),
-            ).from_(qualifying.subquery("q"))
-        else:
-            pick = exp.Min if spec.entry.index == "first" else exp.Max
-            arg = exp.ArgMin if spec.entry.index == "first" else exp.ArgMax
-            index = (
-                exp.select(
-                    "person_id",
-                    exp.alias_(pick(this=exp.column("event_date")), "index_date"),
-                    exp.alias_(
-                        arg(this=exp.column("code"), expression=exp.column("event_date")),
-                        "entry_code",
-                    ),
-                    exp.alias_(
-                        arg(this=exp.column("source"), expression=exp.column("event_date")),
-                        "entry_source",
-                    ),
-                )
-                .from_(qualifying.subquery("q"))
-                .group_by("person_id")
+            index = index.from_(qualifying.subquery("q"))
+        else:  # one row per person: ROW_NUMBER is portable (DuckDB, Spark, Oracle)
+            order = exp.Ordered(this=exp.column("event_date"), desc=spec.entry.index == "last")
+            rank = exp.Window(
+                this=exp.RowNumber(),
+                partition_by=[exp.column("person_id")],
+                order=exp.Order(expressions=[order, exp.Ordered(this=exp.column("code"))]),
+            )
+            ranked = exp.select("*", exp.alias_(rank, "rank")).from_(qualifying.subquery("q"))
+            index = index.from_(ranked.subquery("r")).where(
+                exp.column("rank").eq(exp.Literal.number(1))
             )
         return self.add(
             "entry",
