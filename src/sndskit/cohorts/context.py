@@ -96,6 +96,15 @@ class CompileContext:
         kind = self.columns[table].get(column, "VARCHAR").upper()
         return kind.startswith(_STRING_TYPES)
 
+    def as_date(self, alias: str, table: str, column: str) -> exp.Expression:
+        """A column as DATE, cast only when the data holds it otherwise (a cast on a DATE
+        column would stop the scan from skipping row groups by their min/max)."""
+        self.use(table, column)
+        col = exp.column(column, alias)
+        if self.columns is not None and self.columns[table].get(column, "").upper() == "DATE":
+            return col
+        return exp.cast(col, "DATE")
+
     def is_boolean(self, table: str, column: str) -> bool:
         if self.columns is None:
             return False

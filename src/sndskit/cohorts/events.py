@@ -84,13 +84,13 @@ def dcir_events(ctx: CompileContext, event: Event, codes: dict[str, list[str]]) 
         # scan, so only windows reaching those years pay for it.
         cip7 = ctx.text("d", table, cip7_col)
         last_day = _date(ctx.lo.replace(year=ctx.spec.snds.cip7_until_year, month=12, day=31))
-        old_line = exp.cast(exp.column("EXE_SOI_DTD", "p"), "DATE") <= last_day
+        old_line = ctx.as_date("p", "ER_PRS_F", "EXE_SOI_DTD") <= last_day
         matches.append(exp.and_(old_line, cip7.isin(*_codes(codes["CIP7"]))))
         main = (
             code.isin(*_codes(codes.get(main_vocab, []))) if codes.get(main_vocab) else exp.false()
         )
         code_value = exp.Case(ifs=[exp.If(this=main, true=code)], default=cip7)
-    day = exp.cast(exp.column("EXE_SOI_DTD", "p"), "DATE")
+    day = ctx.as_date("p", "ER_PRS_F", "EXE_SOI_DTD")
     ctx.use("ER_PRS_F", "EXE_SOI_DTD", "FLX_DIS_DTD", "BEN_NIR_PSA", "BEN_RNG_GEM")
     if qty_col:
         ctx.use(table, qty_col)
@@ -201,7 +201,7 @@ def _pmsi_frame(
     """Person and date of the stays listed by ``codes_rows`` (ETA_NUM, RSA_NUM, code, role)."""
     stays, patients = instantiate("T_MCOaaB", year), instantiate("T_MCOaaC", year)
     ctx.use(patients, "NIR_ANO_17", event_day)
-    day = exp.cast(exp.column(event_day, "c"), "DATE")
+    day = ctx.as_date("c", patients, event_day)
     return (
         exp.select(exp.column("person_id", "m"), exp.alias_(day, "event_date"), "x.code", "x.role")
         .from_(codes_rows.subquery("x"))
@@ -309,7 +309,7 @@ def long_term_events(ctx: CompileContext, codes: list[str]) -> exp.Select:
     occupational disease or disability (IMB_ETM_NAT 11, 12, 13); dated at their start."""
     ctx.use("IR_IMB_R", "BEN_NIR_PSA", "BEN_RNG_GEM", "IMB_ALD_DTD", "IMB_ETM_NAT")
     code = ctx.text("t", "IR_IMB_R", "MED_MTF_COD")
-    day = exp.cast(exp.column("IMB_ALD_DTD", "t"), "DATE")
+    day = ctx.as_date("t", "IR_IMB_R", "IMB_ALD_DTD")
     return (
         exp.select(
             exp.column("person_id", "m"),
