@@ -174,15 +174,6 @@ class Compiler:
             .group_by("BEN_NIR_PSA", "BEN_RNG_GEM"),
         )
         self.add(
-            "pmsi_person",
-            "PMSI linkage: NIR_ANO_17 → person (twins sharing a pseudonym cannot be told apart)",
-            exp.select(
-                "BEN_NIR_PSA", exp.alias_(exp.Min(this=exp.column("person_id")), "person_id")
-            )
-            .from_("pseudonyms")
-            .group_by("BEN_NIR_PSA"),
-        )
-        self.add(
             "persons",
             "one row per person: sex, birth year, death date (1600-01-01 = none)",
             exp.select(
@@ -196,6 +187,20 @@ class Compiler:
             attrition="persons in the beneficiary table",
         )
 
+    def pmsi_person(self) -> None:
+        """PMSI linkage, added once, before the first step that reads the PMSI."""
+        if any(step.name == "pmsi_person" for step in self.steps):
+            return
+        self.add(
+            "pmsi_person",
+            "PMSI linkage: NIR_ANO_17 → person (twins sharing a pseudonym cannot be told apart)",
+            exp.select(
+                "BEN_NIR_PSA", exp.alias_(exp.Min(this=exp.column("person_id")), "person_id")
+            )
+            .from_("pseudonyms")
+            .group_by("BEN_NIR_PSA"),
+        )
+
     # -- events -------------------------------------------------------------------------------
     def event_step(self, event: Event) -> str:
         key = event.model_dump_json()
@@ -207,6 +212,10 @@ class Compiler:
                 f"code list {event.codelist!r} has no code for {event.source}", field="codelist"
             )
         parts: list[exp.Select] = []
+        if event.source in ("hospital_diagnosis", "death") or (
+            event.source == "procedure" and "pmsi" in event.procedures_in
+        ):
+            self.pmsi_person()
         if event.source in ("drug_dispensing", "hospital_drug", "biology") or (
             event.source == "procedure" and "dcir" in event.procedures_in
         ):

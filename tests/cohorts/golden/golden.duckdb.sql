@@ -23,15 +23,6 @@ nir_person AS (
     BEN_NIR_PSA,
     BEN_RNG_GEM
 ),
--- pmsi_person: PMSI linkage: NIR_ANO_17 → person (twins sharing a pseudonym cannot be told apart)
-pmsi_person AS (
-  SELECT
-    BEN_NIR_PSA,
-    MIN(person_id) AS person_id
-  FROM pseudonyms
-  GROUP BY
-    BEN_NIR_PSA
-),
 -- persons: one row per person: sex, birth year, death date (1600-01-01 = none)
 persons AS (
   SELECT
@@ -209,6 +200,15 @@ include_1 AS (
     (
       YEAR(i.index_date) - p.birth_year
     ) >= 18
+),
+-- pmsi_person: PMSI linkage: NIR_ANO_17 → person (twins sharing a pseudonym cannot be told apart)
+pmsi_person AS (
+  SELECT
+    BEN_NIR_PSA,
+    MIN(person_id) AS person_id
+  FROM pseudonyms
+  GROUP BY
+    BEN_NIR_PSA
 ),
 -- events_2: hospital_diagnosis in code list diag
 events_2 AS (
