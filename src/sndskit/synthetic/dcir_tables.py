@@ -1,0 +1,548 @@
+"""DCIR décomptes → Arrow tables (ER_PRS_F, ER_PHA_F, ER_BIO_F, ER_CAM_F, ER_UCD_F, ER_ETE_F)
+and the DCIR part of the truth (true dispensings, trap rows by their 9 flux keys)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sndskit.synthetic.arrays import (
+    MISSING_DATE,
+    NO_DATE,
+    group_starts,
+    month_index,
+    rank_in_group,
+    take_strings,
+    yearmonth,
+    years_of,
+)
+from sndskit.synthetic.context import GenerationContext
+from sndskit.synthetic.events import (
+    BIOLOGY,
+    CONSULTATIONS,
+    F_INFO71,
+    F_REG_CANCEL,
+    F_REG_DUPLICATE,
+    F_SPURIOUS,
+    F_SPURIOUS_CANCEL,
+    F_TAA,
+    GP,
+    IMAGING,
+    NURSE,
+    PHARMACY,
+    SPECIALIST,
+    STAY_FEE,
+    SURGERY_FEE,
+    TECH_ACT,
+    UCD,
+    VISIT,
+)
+from sndskit.synthetic.population import CDI_CODES, Population
+from sndskit.synthetic.schema import DCIR_KEYS, build_table
+
+AGGREGATED_KINDS = (PHARMACY, BIOLOGY, UCD)
+PRS_BASE, PRS_FLAT_FEE, PRS_MAJORATION, PRS_FRANCHISE = range(4)
+LATE_MONTHS = 6  # the 99 %-within-6-months rule
+UCD_PRICE = 450.0
+
+#                kind: (price, reimbursement rate %, PSE_ACT_NAT or 0)
+_TARIFF = {
+    GP: (25.0, 70, 0),
+    SPECIALIST: (30.0, 70, 0),
+    VISIT: (35.0, 70, 0),
+    BIOLOGY: (6.0, 60, 30),
+    IMAGING: (45.0, 70, 0),
+    TECH_ACT: (25.0, 70, 0),
+    NURSE: (9.0, 60, 24),
+    UCD: (UCD_PRICE, 100, 52),
+    STAY_FEE: (900.0, 80, 0),
+    SURGERY_FEE: (250.0, 100, 0),
+    PHARMACY: (0.0, 65, 50),
+}
+_PRESCRIBED = (PHARMACY, BIOLOGY, IMAGING, NURSE, UCD)
+# trap flags → (trap name, role)
+LINE_TRAPS = {
+    F_INFO71: ("information_line", "DPN_QLF = 71"),
+    F_TAA: ("ete_ind_taa", "ETE_IND_TAA = 1"),
+    F_REG_DUPLICATE: ("regularisation", "erroneous duplicate"),
+    F_REG_CANCEL: ("regularisation", "cancellation (negative quantity)"),
+    F_SPURIOUS: ("cancelled_dispensing", "spurious dispensing"),
+    F_SPURIOUS_CANCEL: ("cancelled_dispensing", "cancellation (negative quantity)"),
+}
+COMPLEMENT_TRAPS = {
+    PRS_FLAT_FEE: ("flat_fee", "participation forfaitaire CPL_AFF_COD = 16, BSE_PRS_NAT = 0"),
+    PRS_MAJORATION: ("majoration", "CPL_MAJ_TOP = 2"),
+    PRS_FRANCHISE: ("franchise", "franchise line, BSE_PRS_NAT = 0"),
+}
+
+
+@dataclass
+class DcirFrame:
+    lines: dict[str, np.ndarray]  # sorted by décompte
+    dct: np.ndarray  # décompte of each line
+    prs: np.ndarray  # ER_PRS_F base line of each line
+    prs_start: np.ndarray
+    n_dct: int
+    dct_lag: np.ndarray  # months
+    flx_dis: np.ndarray  # per décompte
+    flx_trt: np.ndarray
+    chunk: int
+
+
+@dataclass
+class DcirResult:
+    tables: dict[str, pa.Table]
+    truth_dispensings: dict[str, np.ndarray | pa.Array]
+    truth_traps: dict[str, np.ndarray | pa.Array]
+
+
+def build_tables(
+    ctx: GenerationContext, rng: np.random.Generator, pop: Population, f: DcirFrame
+) -> DcirResult:
+    lines = f.lines
+    traps = ctx.config.traps
+    first = np.flatnonzero(f.prs_start)  # base ER_PRS_F rows: first line of each
+    base = {k: v[first] for k, v in lines.items()}
+    base_dct = f.dct[first]
+    qty = (
+        np.add.reduceat(lines["qty"].astype(np.int64), first)
+        if len(first)
+        else np.zeros(0, np.int64)
+    )
+    price = _unit_price(ctx, lines)
+    amount = np.add.reduceat(price * lines["qty"], first) if len(first) else np.zeros(0)
+    n_base = len(first)
+    # complement lines in the same décompte
+    consult = np.isin(base["kind"], CONSULTATIONS) & (base["flags"] == 0)
+    pharmacy = (base["kind"] == PHARMACY) & (base["flags"] == 0)
+    comp_src, comp_type = [], []
+    for mask, typ, rate in (
+        (consult, PRS_FLAT_FEE, traps.flat_fee),
+        (consult, PRS_MAJORATION, traps.majoration),
+        (pharmacy, PRS_FRANCHISE, traps.franchise),
+    ):
+        sel = np.flatnonzero(mask & (rng.random(n_base) < rate))
+        comp_src.append(sel)
+        comp_type.append(np.full(len(sel), typ, dtype=np.int8))
+    src = np.concatenate([np.arange(n_base), *comp_src]).astype(np.int64)
+    typ = np.concatenate([np.zeros(n_base, dtype=np.int8), *comp_type])
+    dct = base_dct[src]
+    order = np.lexsort((np.arange(len(src)), typ, dct))
+    src, typ, dct = src[order], typ[order], dct[order]
+    prs_ord = rank_in_group(group_starts(dct)) + 1
+    ord_of_base = np.empty(n_base, dtype=np.int64)
+    ord_of_base[src[typ == PRS_BASE]] = prs_ord[typ == PRS_BASE]
+
+    # per-row values ----------------------------------------------------------------
+    row = {k: v[src] for k, v in base.items()}
+    n = len(src)
+    person, identity, kind, date = row["person"], row["identity"], row["kind"], row["date"]
+    flx_dis, flx_trt = f.flx_dis[dct], f.flx_trt[dct]
+    lag = (month_index(flx_dis) - month_index(date)).astype(np.int64)
+    missing = (rng.random(n) < traps.missing_date) & (typ == PRS_BASE)
+    prescribed = np.isin(kind, _PRESCRIBED)
+    pre_date = date - rng.integers(0, 61, n)
+    rate_pct = np.array([_TARIFF.get(int(k), (0, 0, 0))[1] for k in range(12)])[kind]
+    ph1 = (kind == PHARMACY) & (row["nature"] == ctx.slots["nat_ph1"])
+    rate_pct = np.where(ph1, 100, rate_pct)
+    q = np.where(typ == PRS_BASE, qty[src], 0)
+    base_amount = np.where(typ == PRS_BASE, amount[src], 0.0)
+    sign = np.where(base_amount < 0, 2, 1)
+    act_nat = np.array([_TARIFF.get(int(k), (0, 0, 0))[2] for k in range(12)])[kind]
+    nature_ref = row["nature"]
+    bse_nat = np.where((typ == PRS_FLAT_FEE) | (typ == PRS_FRANCHISE), 0, nature_ref)
+    cpl_nat = np.select(
+        [typ == PRS_FLAT_FEE, typ == PRS_MAJORATION, typ == PRS_FRANCHISE],
+        [ctx.slots["nat_flat_fee"], ctx.slots["nat_majoration"], ctx.slots["nat_franchise"]],
+        0,
+    )
+    cpl_amount = np.select(
+        [typ == PRS_FLAT_FEE, typ == PRS_MAJORATION, typ == PRS_FRANCHISE],
+        [-1.0, 5.0, -0.5 * np.maximum(q, 1)],
+        0.0,
+    )
+    info = (row["flags"] & F_INFO71) > 0
+    dpn = np.where(info & (typ == PRS_BASE), 71, 0)
+    prescriber = np.where(
+        prescribed, np.where(row["module"] > 0, _prescriber(ctx, row["module"]), 1), 0
+    )
+    death = pop.death[person]
+    dead = death < NO_DATE
+    psa = pop.nir_psa()
+    org_flat, org_off = _org_table(ctx)
+    org_idx = org_off[pop.department[person]] + pop.org[person]
+    keys = {
+        "FLX_DIS_DTD": flx_dis,
+        "FLX_TRT_DTD": flx_trt,
+        "FLX_EMT_TYP": ctx.population.scheme_typ[pop.scheme[person]].astype(np.int64),
+        "FLX_EMT_NUM": pop.emitter[person].astype(np.int64),
+        "FLX_EMT_ORD": np.full(n, f.chunk % 10_000, dtype=np.int64),
+        "ORG_CLE_NUM": take_strings(org_flat, org_idx),
+        "DCT_ORD_NUM": dct + 1,
+        "PRS_ORD_NUM": prs_ord,
+        "REM_TYP_AFF": np.ones(n, dtype=np.int64),
+    }
+    age = pop.age(date, person)
+    prs_cols = {
+        **keys,
+        "BEN_NIR_PSA": psa.take(pa.array(identity.astype(np.int64))),
+        "BEN_RNG_GEM": pop.id_rng[identity].astype(np.int64),
+        "BEN_CDI_NIR": take_strings(CDI_CODES, pop.id_cdi[identity]),
+        "BEN_SEX_COD": pop.sex[person].astype(np.int64),
+        "BEN_NAI_ANN": years_of(pop.birth[person]).astype(np.int32),
+        "BEN_AMA_COD": np.where(
+            age >= 2, np.minimum(np.floor(age), 130), 1000 + np.floor(age * 12)
+        ).astype(np.int64),
+        "BEN_RES_DPT": take_strings(ctx.population.departments, pop.department[person]),
+        "BEN_DCD_DTE": np.where(dead, death, MISSING_DATE),
+        "BEN_DCD_AME": yearmonth(np.where(dead, death, MISSING_DATE)),
+        "ORG_AFF_BEN": keys["ORG_CLE_NUM"],
+        "RGM_GRG_COD": ctx.population.scheme_rgm[pop.scheme[person]].astype(np.int64),
+        "EXE_SOI_DTD": date,
+        "EXE_SOI_DTF": np.where(missing, MISSING_DATE, date),
+        "EXE_SOI_AMD": yearmonth(date),
+        "EXE_SOI_AMF": yearmonth(np.where(missing, MISSING_DATE, date)),
+        "PRE_PRE_DTD": (np.where(missing, MISSING_DATE, pre_date), ~prescribed),
+        "PRE_PRE_AMD": (yearmonth(np.where(missing, MISSING_DATE, pre_date)), ~prescribed),
+        "PRS_NAT_REF": nature_ref.astype(np.int64),
+        "BSE_PRS_NAT": bse_nat.astype(np.int64),
+        "CPL_PRS_NAT": cpl_nat.astype(np.int64),
+        "CPL_MAJ_TOP": np.where(typ == PRS_MAJORATION, 2, 0).astype(np.int64),
+        "CPL_AFF_COD": np.select([typ == PRS_FLAT_FEE, typ == PRS_MAJORATION], [16, 18], 0).astype(
+            np.int64
+        ),
+        "PRS_ACT_QTE": q.astype(np.float64),
+        "PRS_ACT_CFT": np.ones(n),
+        "BSE_REM_BSE": base_amount,
+        "BSE_REM_PRU": np.where(q != 0, base_amount / np.where(q == 0, 1, q), 0.0),
+        "BSE_REM_MNT": np.round(base_amount * rate_pct / 100, 2),
+        "BSE_REM_SGN": sign.astype(np.int64),
+        "PRS_PAI_MNT": base_amount,
+        "RGO_REM_TAU": rate_pct.astype(np.float64),
+        "CPL_REM_BSE": np.abs(cpl_amount),
+        "CPL_REM_MNT": cpl_amount,
+        "CPL_REM_SGN": np.where(cpl_amount < 0, 2, np.where(cpl_amount > 0, 1, 0)).astype(np.int64),
+        "DPN_QLF": dpn.astype(np.int64),
+        "PRS_DPN_QLP": dpn.astype(np.int64),
+        "PSE_SPE_COD": (row["spe"].astype(np.int64), np.isin(kind, (PHARMACY, UCD, NURSE))),
+        "PSE_ACT_NAT": (act_nat.astype(np.int64), act_nat == 0),
+        "PSP_SPE_COD": (prescriber.astype(np.int64), ~prescribed),
+        "PRS_PPU_SEC": (
+            np.where(ctx.hospitals.public[np.maximum(row["eta"], 0)], 1, 2).astype(np.int64),
+            row["eta"] < 0,
+        ),
+    }
+    flux_year = years_of(flx_dis)
+    tables: dict[str, list[tuple[pa.Table, np.ndarray]]] = {}
+    _add(tables, "ER_PRS_F", build_table(ctx.schemas["ER_PRS_F"], prs_cols, n), flux_year)
+
+    # details -----------------------------------------------------------------------
+    line_row = _row_of_base(src, typ, n_base)[f.prs]  # ER_PRS_F row of each line
+    line_flux_year = flux_year[line_row]
+    detail_ord = rank_in_group(group_starts(f.prs)) + 1
+    cip7_only = _details(ctx, rng, tables, lines, keys, line_row, line_flux_year, detail_ord, price)
+    # ER_ETE_F: one row per base line executed by an establishment
+    ete = np.flatnonzero((typ == PRS_BASE) & (row["eta"] >= 0))
+    eta = row["eta"][ete]
+    public = ctx.hospitals.public[eta]
+    taa = np.where((row["flags"][ete] & F_TAA) > 0, 1, np.where(public, 0, 2))
+    ete_cols = {k: _slice(v, ete) for k, v in keys.items()}
+    ete_cols.update(
+        {
+            "ETB_EXE_FIN": take_strings([fin[:8] for fin in ctx.hospitals.finess], eta),
+            "ETE_IND_TAA": taa.astype(np.int64),
+            "PRS_PPU_SEC": np.where(public, 1, 2).astype(np.int64),
+            "ETE_CAT_COD": ctx.hospitals.category[eta].astype(np.int64),
+            "ETE_TYP_COD": np.where(public, 1, 4).astype(np.int64),
+        }
+    )
+    _add(
+        tables, "ER_ETE_F", build_table(ctx.schemas["ER_ETE_F"], ete_cols, len(ete)), flux_year[ete]
+    )
+
+    truth_traps = _truth_traps(
+        ctx,
+        row,
+        typ,
+        keys,
+        flux_year,
+        lag,
+        missing,
+        prescribed,
+        lines,
+        line_row,
+        line_flux_year,
+        detail_ord,
+        cip7_only,
+    )
+    truth_disp = _truth_dispensings(ctx, lines, keys, line_row, line_flux_year, detail_ord)
+    return DcirResult(
+        tables=_physical_names(ctx, tables), truth_dispensings=truth_disp, truth_traps=truth_traps
+    )
+
+
+def _details(
+    ctx, rng, tables, lines, keys, line_row, line_flux_year, detail_ord, price
+) -> np.ndarray:
+    """ER_PHA_F, ER_BIO_F, ER_CAM_F and ER_UCD_F rows; returns the CIP7-only line mask."""
+    kind = lines["kind"]
+    cfg = ctx.config
+    cip7_only = np.zeros(len(kind), dtype=bool)
+
+    def cols_for(sel: np.ndarray) -> dict[str, object]:
+        return {k: _slice(v, line_row[sel]) for k, v in keys.items()}
+
+    sel = np.flatnonzero(kind == PHARMACY)
+    box = lines["code"][sel]
+    cip7 = [c or "" for c in ctx.boxes.cip7]
+    has_cip7 = np.array([bool(c) for c in ctx.boxes.cip7])[box]
+    old = years_of(lines["date"][sel]) <= cfg.cip7_only_until_year
+    only7 = old & has_cip7 & (rng.random(len(sel)) < cfg.traps.cip7_only)
+    cip7_only[sel] = only7
+    c13 = take_strings(ctx.boxes.cip13, np.where(only7, -1, box))
+    pha = cols_for(sel)
+    pha.update(
+        {
+            "PHA_PRS_C13": c13,
+            "PHA_PRS_IDE": take_strings(cip7, np.where(has_cip7, box, -1)),
+            "PHA_ACT_QSN": lines["qty"][sel].astype(np.int64),
+            "PHA_ACT_PRU": price[sel],
+            "PHA_ORD_NUM": detail_ord[sel],
+            "PHA_SEQ_RNV": (lines["episode"][sel] >= 0).astype(np.int64),
+        }
+    )
+    _add(
+        tables, "ER_PHA_F", build_table(ctx.schemas["ER_PHA_F"], pha, len(sel)), line_flux_year[sel]
+    )
+
+    sel = np.flatnonzero(kind == BIOLOGY)
+    bio = cols_for(sel)
+    bio.update(
+        {
+            "BIO_PRS_IDE": take_strings(ctx.nabm, lines["code"][sel]),
+            "BIO_ACT_QSN": lines["qty"][sel].astype(np.int64),
+            "BIO_ORD_NUM": detail_ord[sel],
+        }
+    )
+    _add(
+        tables, "ER_BIO_F", build_table(ctx.schemas["ER_BIO_F"], bio, len(sel)), line_flux_year[sel]
+    )
+
+    sel = np.flatnonzero(np.isin(kind, (IMAGING, TECH_ACT, SURGERY_FEE)) & (lines["code"] >= 0))
+    cam = cols_for(sel)
+    cam.update(
+        {
+            "CAM_PRS_IDE": take_strings(ctx.ccam, lines["code"][sel]),
+            "CAM_ACT_COD": "1",
+            "CAM_TRT_PHA": np.zeros(len(sel), dtype=np.int64),
+            "CAM_ORD_NUM": detail_ord[sel],
+            "CAM_ACT_PRU": price[sel],
+            "CAM_REM_BSE": price[sel],
+        }
+    )
+    _add(
+        tables, "ER_CAM_F", build_table(ctx.schemas["ER_CAM_F"], cam, len(sel)), line_flux_year[sel]
+    )
+
+    sel = np.flatnonzero(kind == UCD)
+    ucd = cols_for(sel)
+    qty = lines["qty"][sel].astype(np.int64)
+    ucd.update(
+        {
+            "UCD_UCD_COD": take_strings(ctx.ucd, lines["code"][sel]),
+            "UCD_DLV_NBR": qty,
+            "UCD_TOP_UCD": np.ones(len(sel), dtype=np.int64),
+            "UCD_ORD_NUM": detail_ord[sel],
+            "UCD_FAC_PRU": np.full(len(sel), UCD_PRICE),
+            "UCD_TTF_MNT": qty * UCD_PRICE,
+        }
+    )
+    _add(
+        tables, "ER_UCD_F", build_table(ctx.schemas["ER_UCD_F"], ucd, len(sel)), line_flux_year[sel]
+    )
+    return cip7_only
+
+
+def _repeat(value: str | None, n: int) -> pa.Array:
+    return pa.array([value], type=pa.string()).take(pa.array(np.zeros(n, dtype=np.int32)))
+
+
+def _key_columns(keys, rows: np.ndarray) -> dict[str, object]:
+    return {k: _slice(keys[k], rows) for k in DCIR_KEYS}
+
+
+def _truth_traps(
+    ctx,
+    row,
+    typ,
+    keys,
+    flux_year,
+    lag,
+    missing,
+    prescribed,
+    lines,
+    line_row,
+    line_flux_year,
+    detail_ord,
+    cip7_only,
+) -> dict[str, object]:
+    """One record per trap row: trap, role, physical table, 9 flux keys, detail order."""
+    parts = []
+
+    def add(
+        rows: np.ndarray,
+        trap: str,
+        role: str,
+        template: str,
+        years: np.ndarray,
+        detail: np.ndarray | None = None,
+        column: str | None = None,
+    ) -> None:
+        if len(rows) == 0:
+            return
+        part = _key_columns(keys, rows)
+        part["trap"] = _repeat(trap, len(rows))
+        part["role"] = _repeat(role, len(rows))
+        part["table_name"] = physical_dcir_name(ctx, template, years)
+        part["detail_ord"] = (
+            detail if detail is not None else np.full(len(rows), -1, dtype=np.int64)
+        )
+        part["column_name"] = _repeat(column, len(rows))
+        part["person"] = row["person"][rows]
+        parts.append(part)
+
+    base = typ == PRS_BASE
+    for flag, (trap, role) in LINE_TRAPS.items():
+        rows = np.flatnonzero(base & ((row["flags"] & flag) > 0))
+        add(rows, trap, role, "ER_PRS_F", flux_year[rows])
+    for t, (trap, role) in COMPLEMENT_TRAPS.items():
+        rows = np.flatnonzero(typ == t)
+        add(rows, trap, role, "ER_PRS_F", flux_year[rows])
+    rows = np.flatnonzero(lag > LATE_MONTHS)
+    add(
+        rows,
+        "late_flux",
+        "flux more than 6 months after the care month",
+        "ER_PRS_F",
+        flux_year[rows],
+    )
+    rows = np.flatnonzero(missing)
+    add(rows, "missing_date", "1600-01-01", "ER_PRS_F", flux_year[rows], column="EXE_SOI_DTF")
+    rows = np.flatnonzero(missing & prescribed)
+    add(rows, "missing_date", "1600-01-01", "ER_PRS_F", flux_year[rows], column="PRE_PRE_DTD")
+    sel = np.flatnonzero(cip7_only)
+    add(
+        line_row[sel],
+        "cip7_only",
+        "PHA_PRS_C13 null, CIP7 in PHA_PRS_IDE",
+        "ER_PHA_F",
+        line_flux_year[sel],
+        detail=detail_ord[sel],
+    )
+    if not parts:
+        return {}
+    return {
+        k: np.concatenate([p[k] for p in parts])
+        if not isinstance(parts[0][k], pa.Array)
+        else pa.concat_arrays([p[k] for p in parts])
+        for k in parts[0]
+    }
+
+
+def _truth_dispensings(ctx, lines, keys, line_row, line_flux_year, detail_ord) -> dict[str, object]:
+    """True drug lines (town pharmacy and hospital drugs billed in DCIR), with their keys."""
+    kind = lines["kind"]
+    true = lines["flags"] == 0
+    pha = np.flatnonzero(true & (kind == PHARMACY))
+    ucd = np.flatnonzero(true & (kind == UCD))
+    sel = np.concatenate([pha, ucd])
+    part = _key_columns(keys, line_row[sel])
+    is_ucd = np.concatenate([np.zeros(len(pha), dtype=bool), np.ones(len(ucd), dtype=bool)])
+    part["table_name"] = pc.if_else(
+        pa.array(is_ucd),
+        physical_dcir_name(ctx, "ER_UCD_F", line_flux_year[sel]),
+        physical_dcir_name(ctx, "ER_PHA_F", line_flux_year[sel]),
+    )
+    for k in ("person", "identity", "date", "qty", "module", "episode", "code"):
+        part[k] = lines[k][sel]
+    part["is_ucd"] = is_ucd
+    part["detail_ord"] = detail_ord[sel]
+    return part
+
+
+# -- helpers ---------------------------------------------------------------------------
+def _unit_price(ctx: GenerationContext, lines) -> np.ndarray:
+    kind = lines["kind"]
+    price = np.array([_TARIFF.get(int(k), (0.0, 0, 0))[0] for k in range(12)])[kind]
+    pharmacy = kind == PHARMACY
+    price[pharmacy] = ctx.box_arrays["price"][lines["code"][pharmacy]]
+    return price
+
+
+def _prescriber(ctx: GenerationContext, module: np.ndarray) -> np.ndarray:
+    spe = np.ones(len(ctx.modules) + 1, dtype=np.int64)
+    for m in ctx.modules:
+        if m.specialists:
+            spe[m.index] = m.specialists[0][0]
+    return spe[module]
+
+
+def _org_table(ctx: GenerationContext) -> tuple[list[str], np.ndarray]:
+    flat: list[str] = []
+    offsets = []
+    for codes in ctx.population.org_codes:
+        offsets.append(len(flat))
+        flat.extend(codes)
+    return flat, np.array(offsets, dtype=np.int64)
+
+
+def _slice(value, idx: np.ndarray):
+    if isinstance(value, pa.Array):
+        return value.take(pa.array(idx.astype(np.int64)))
+    return value[idx]
+
+
+def _row_of_base(src: np.ndarray, typ: np.ndarray, n_base: int) -> np.ndarray:
+    pos = np.empty(n_base, dtype=np.int64)
+    pos[src[typ == PRS_BASE]] = np.flatnonzero(typ == PRS_BASE)
+    return pos
+
+
+def _add(tables, template: str, table: pa.Table, flux_year: np.ndarray) -> None:
+    tables.setdefault(template, []).append((table, flux_year))
+
+
+def _physical_names(ctx: GenerationContext, tables) -> dict[str, pa.Table]:
+    """Split by flux year when the flux years before ``dcir_archive_before`` are archived."""
+    out: dict[str, pa.Table] = {}
+    cutoff = ctx.config.dcir_archive_before
+    for template, parts in tables.items():
+        for table, year in parts:
+            if cutoff is None or not (year < cutoff).any():
+                out[template] = _append(out.get(template), table)
+                continue
+            recent = year >= cutoff
+            out[template] = _append(out.get(template), table.filter(pa.array(recent)))
+            for y in np.unique(year[~recent]):
+                name = f"{template}_{int(y)}"
+                out[name] = _append(out.get(name), table.filter(pa.array(year == y)))
+    return out
+
+
+def _append(existing: pa.Table | None, table: pa.Table) -> pa.Table:
+    return table if existing is None else pa.concat_tables([existing, table])
+
+
+def physical_dcir_name(ctx: GenerationContext, template: str, flux_year: np.ndarray) -> pa.Array:
+    """Physical table of each row: the template, or its archive ``TEMPLATE_AAAA``."""
+    cutoff = ctx.config.dcir_archive_before
+    if cutoff is None or len(flux_year) == 0 or flux_year.min() >= cutoff:
+        return pa.array([template], type=pa.string()).take(
+            pa.array(np.zeros(len(flux_year), np.int32))
+        )
+    years = np.arange(int(flux_year.min()), int(flux_year.max()) + 1)
+    names = [f"{template}_{y}" if y < cutoff else template for y in years]
+    return take_strings(names, (flux_year - years[0]).astype(np.int32))
