@@ -13,18 +13,8 @@ from sqlglot import exp
 from sndskit.catalog.names import instantiate
 from sndskit.cohorts.context import CompileContext, finess_duplicates
 from sndskit.cohorts.spec import Event
+from sndskit.engines.occurrences import FLUX_KEYS
 
-FLUX_KEYS = (
-    "FLX_DIS_DTD",
-    "FLX_TRT_DTD",
-    "FLX_EMT_TYP",
-    "FLX_EMT_NUM",
-    "FLX_EMT_ORD",
-    "ORG_CLE_NUM",
-    "DCT_ORD_NUM",
-    "PRS_ORD_NUM",
-    "REM_TYP_AFF",
-)
 STAY_KEYS = ("ETA_NUM", "RSA_NUM")
 PLACEHOLDER_NIR = ("xxxxxxxxxxxxxxxxx", "XXXXXXXXXXXXXXXXD", "XXXXXXXXXXXXXXXXS")
 RETURN_CODES = ("NIR_RET", "NAI_RET", "SEX_RET", "SEJ_RET", "FHO_RET", "PMS_RET", "DAT_RET")
