@@ -73,11 +73,15 @@ class SndsBuilder:
         bse_prs_nat: int = 1111,
         ete_ind_taa: int | None = None,
         cip7_only: bool = False,
+        archive: bool = False,
     ) -> None:
         self._dct += 1
         flux = flux or date(day.year + (day.month == 12), day.month % 12 + 1, 1)
         keys = {**FLUX_DEFAULTS, "FLX_DIS_DTD": flux, "FLX_TRT_DTD": flux, "DCT_ORD_NUM": self._dct}
-        self.tables["ER_PRS_F"].append(
+        suffix = f"_{flux.year}" if archive else ""  # DCIR archives: ER_PRS_F_2012 …
+        for name in ("ER_PRS_F", "ER_PHA_F"):
+            self.tables.setdefault(name + suffix, [])
+        self.tables["ER_PRS_F" + suffix].append(
             {
                 **keys,
                 "BEN_NIR_PSA": nir(person, pseudonym),
@@ -89,7 +93,7 @@ class SndsBuilder:
                 "PRS_ACT_QTE": quantity,
             }
         )
-        self.tables["ER_PHA_F"].append(
+        self.tables["ER_PHA_F" + suffix].append(
             {
                 **keys,
                 "PHA_PRS_C13": None if cip7_only else code,

@@ -321,3 +321,19 @@ def test_boolean_return_codes(tmp_path, engine):
     b.tables["T_MCO19C"][0]["NIR_RET"] = True
     flagged, _ = run(tmp_path / "flagged", b, engine=engine)
     assert "P000001" in flagged  # a stay with a return-code error is ignored
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_dcir_archive_tables_are_read_for_flux_years_before_2013(tmp_path, engine):
+    """Two dispensings processed in 2012 (archive tables) and one in 2013: three in all."""
+    b = SndsBuilder()
+    b.person(1)
+    b.dispensing(1, date(2012, 10, 10), archive=True)
+    b.dispensing(1, date(2012, 11, 10), archive=True)
+    b.dispensing(1, date(2013, 1, 10))
+    b.stay(999, date(2013, 6, 1), dp="Z000")
+    cohort, _ = run(
+        tmp_path, b, engine=engine, period={"start": date(2012, 1, 1), "end": date(2013, 12, 31)}
+    )
+    assert "P000001" in cohort
+    assert cohort["P000001"]["index_date"] == date(2012, 10, 10)

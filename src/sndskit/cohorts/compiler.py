@@ -219,7 +219,7 @@ class Compiler:
         if event.source in ("drug_dispensing", "hospital_drug", "biology") or (
             event.source == "procedure" and "dcir" in event.procedures_in
         ):
-            parts.append(_project(ev.dcir_events(self.ctx, event, codes), event.source))
+            parts += [_project(p, event.source) for p in ev.dcir_events(self.ctx, event, codes)]
         if event.source == "procedure" and "pmsi" in event.procedures_in:
             parts += [
                 _project(p, event.source)

@@ -16,6 +16,7 @@ from sndskit.cohorts.spec import Event
 from sndskit.engines.occurrences import FLUX_KEYS
 
 STAY_KEYS = ("ETA_NUM", "RSA_NUM")
+LAST_ARCHIVE_YEAR = 2012  # DCIR flux years before 2013 live in ER_xxx_F_AAAA tables
 PLACEHOLDER_NIR = ("xxxxxxxxxxxxxxxxx", "XXXXXXXXXXXXXXXXD", "XXXXXXXXXXXXXXXXS")
 RETURN_CODES = ("NIR_RET", "NAI_RET", "SEX_RET", "SEJ_RET", "FHO_RET", "PMS_RET", "DAT_RET")
 # detail table, code column (CIP7 column for drugs), quantity column
@@ -57,8 +58,22 @@ def _keys_equal(
     return exp.and_(*parts)
 
 
-def dcir_events(ctx: CompileContext, event: Event, codes: dict[str, list[str]]) -> exp.Select:
-    table, code_col, cip7_col, qty_col = DCIR_DETAILS[event.source]
+def dcir_events(ctx: CompileContext, event: Event, codes: dict[str, list[str]]) -> list[exp.Select]:
+    """One query per DCIR generation read: the current tables and, for flux years before
+    2013, the archive tables (``ER_PRS_F_2012`` …) present in the data (primer §1)."""
+    detail = DCIR_DETAILS[event.source][0]
+    parts = [_dcir_part(ctx, event, codes, detail, "ER_PRS_F", "ER_ETE_F")]
+    for year in range(ctx.flux_lo.year, min(ctx.flux_hi.year, LAST_ARCHIVE_YEAR) + 1):
+        tables = (f"{detail}_{year}", f"ER_PRS_F_{year}", f"ER_ETE_F_{year}")
+        if ctx.columns is not None and all(ctx.has(t) for t in tables[:2]):
+            parts.append(_dcir_part(ctx, event, codes, *tables))
+    return parts
+
+
+def _dcir_part(
+    ctx: CompileContext, event: Event, codes: dict[str, list[str]], table: str, prs: str, ete: str
+) -> exp.Select:
+    _, code_col, cip7_col, qty_col = DCIR_DETAILS[event.source]
     main_vocab = {
         "drug_dispensing": "CIP13",
         "hospital_drug": "UCD",
@@ -74,19 +89,19 @@ def dcir_events(ctx: CompileContext, event: Event, codes: dict[str, list[str]]) 
         # scan, so only windows reaching those years pay for it.
         cip7 = ctx.text("d", table, cip7_col)
         last_day = _date(ctx.lo.replace(year=ctx.spec.snds.cip7_until_year, month=12, day=31))
-        old_line = ctx.as_date("p", "ER_PRS_F", "EXE_SOI_DTD") <= last_day
+        old_line = ctx.as_date("p", prs, "EXE_SOI_DTD") <= last_day
         matches.append(exp.and_(old_line, cip7.isin(*_codes(codes["CIP7"]))))
         main = (
             code.isin(*_codes(codes.get(main_vocab, []))) if codes.get(main_vocab) else exp.false()
         )
         code_value = exp.Case(ifs=[exp.If(this=main, true=code)], default=cip7)
-    day = ctx.as_date("p", "ER_PRS_F", "EXE_SOI_DTD")
-    ctx.use("ER_PRS_F", "EXE_SOI_DTD", "FLX_DIS_DTD", "BEN_NIR_PSA", "BEN_RNG_GEM")
+    day = ctx.as_date("p", prs, "EXE_SOI_DTD")
+    ctx.use(prs, "EXE_SOI_DTD", "FLX_DIS_DTD", "BEN_NIR_PSA", "BEN_RNG_GEM")
     if qty_col:
         ctx.use(table, qty_col)
         quantity = exp.column(qty_col, "d")
     else:
-        ctx.use("ER_PRS_F", "PRS_ACT_QTE")
+        ctx.use(prs, "PRS_ACT_QTE")
         quantity = exp.column("PRS_ACT_QTE", "p")
     query = (
         exp.select(
@@ -98,8 +113,8 @@ def dcir_events(ctx: CompileContext, event: Event, codes: dict[str, list[str]]) 
         )
         .from_(exp.to_table(table).as_("d"))
         .join(
-            exp.to_table("ER_PRS_F").as_("p"),
-            on=_keys_equal(ctx, ("d", table), ("p", "ER_PRS_F"), FLUX_KEYS),
+            exp.to_table(prs).as_("p"),
+            on=_keys_equal(ctx, ("d", table), ("p", prs), FLUX_KEYS),
         )
         .join(
             exp.to_table("nir_person").as_("m"),
@@ -111,21 +126,21 @@ def dcir_events(ctx: CompileContext, event: Event, codes: dict[str, list[str]]) 
         .group_by("m.person_id", day, code_value)
     )
     if event.source == "hospital_drug" and ctx.on("dcir_ucd_information_lines"):
-        ctx.use("ER_PRS_F", "DPN_QLF")
+        ctx.use(prs, "DPN_QLF")
         query = query.where(_not_in_nullsafe(exp.column("DPN_QLF", "p"), [71, 72]))
     elif ctx.on("dcir_information_lines"):
-        ctx.use("ER_PRS_F", "DPN_QLF", "PRS_DPN_QLP")
+        ctx.use(prs, "DPN_QLF", "PRS_DPN_QLP")
         query = query.where(_not_in_nullsafe(exp.column("DPN_QLF", "p"), [71]))
         query = query.where(_not_in_nullsafe(exp.column("PRS_DPN_QLP", "p"), [71]))
     if ctx.on("dcir_no_nature"):
-        ctx.use("ER_PRS_F", "BSE_PRS_NAT")
+        ctx.use(prs, "BSE_PRS_NAT")
         query = query.where(_not_in_nullsafe(exp.column("BSE_PRS_NAT", "p"), [0]))
-    if ctx.on("dcir_private_hospital_taa") and ctx.has("ER_ETE_F"):
-        ctx.use("ER_ETE_F", "ETE_IND_TAA")
+    if ctx.on("dcir_private_hospital_taa") and ctx.has(ete):
+        ctx.use(ete, "ETE_IND_TAA")
         taa = (
             exp.select("1")
-            .from_(exp.to_table("ER_ETE_F").as_("e"))
-            .where(_keys_equal(ctx, ("e", "ER_ETE_F"), ("p", "ER_PRS_F"), FLUX_KEYS))
+            .from_(exp.to_table(ete).as_("e"))
+            .where(_keys_equal(ctx, ("e", ete), ("p", prs), FLUX_KEYS))
             .where(exp.column("ETE_IND_TAA", "e").eq(exp.Literal.number(1)))
         )
         query = query.where(exp.not_(exp.Exists(this=taa)))
