@@ -32,6 +32,7 @@ demo: $(STAMP)
 	$(BIN)/sndskit codelist show $(DEMO)/stroke.json --limit 10
 	$(BIN)/sndskit codelist export $(DEMO)/stroke.json --format sql --dialect spark
 	$(BIN)/sndskit synth generate --patients 10000 --start 2019 --end 2022 --seed 7 --out $(DEMO)/data
+	$(BIN)/sndskit synth show $(DEMO)/data
 	$(BIN)/sndskit codelist usage $(DEMO)/stroke.json --data $(DEMO)/data
 	$(BIN)/sndskit cohort describe $(EXAMPLES)/t2d_treated.yaml
 	$(BIN)/sndskit cohort run $(EXAMPLES)/t2d_treated.yaml --data $(DEMO)/data --out $(DEMO)/t2d_treated

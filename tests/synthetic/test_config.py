@@ -55,6 +55,7 @@ def test_unknown_module_lists_the_modules():
         ({"end_year": 2018}, "end_year"),
         ({"chunk_size": 300, "part_size": 1000}, "part_size"),
         ({"modules": ["t2d", "t2d"]}, "modules"),
+        ({"patients": 2_000_000, "chunk_size": 100}, "chunk_size"),
     ],
 )
 def test_out_of_range_values_name_their_field(values, field):

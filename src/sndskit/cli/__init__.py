@@ -36,17 +36,9 @@ def version() -> None:
 
 
 def main() -> None:
+    """Entry point: usage errors are typer's; sndskit errors are one line, exit code 2."""
     try:
-        app(standalone_mode=False)
+        app()
     except SndskitError as exc:
         err_console.print(f"[bold red]error:[/] {exc.render()}", highlight=False, markup=True)
         sys.exit(2)
-    except typer.Abort:
-        sys.exit(130)
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise

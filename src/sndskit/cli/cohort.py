@@ -76,6 +76,9 @@ def run_command(
     threshold: Annotated[
         int, typer.Option(help="Mask counts of 1..threshold persons.")
     ] = DEFAULT_THRESHOLD,
+    mapping: Annotated[
+        Path | None, typer.Option(help="YAML {logical SNDS name: physical table name}.")
+    ] = None,
 ) -> None:
     """Run a cohort: cohort.parquet, attrition.csv, counts.csv (masked), manifest.json."""
     cohort = _spec(spec)
@@ -94,7 +97,7 @@ def run_command(
 
         result = run_cohort(
             cohort,
-            DataFolder(data),
+            DataFolder(data, mapping),
             out,
             codelists=codelists,
             engine=engine,

@@ -1,5 +1,5 @@
-"""DCIR décomptes → Arrow tables (ER_PRS_F, ER_PHA_F, ER_BIO_F, ER_CAM_F, ER_UCD_F, ER_ETE_F)
-and the DCIR part of the truth (true dispensings, trap rows by their 9 flux keys)."""
+"""DCIR décomptes → Arrow tables: ER_PRS_F (base and complement lines) and its details
+ER_PHA_F, ER_BIO_F, ER_CAM_F, ER_UCD_F, ER_ETE_F."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from sndskit.synthetic.arrays import (
     MISSING_DATE,
@@ -20,19 +19,24 @@ from sndskit.synthetic.arrays import (
     years_of,
 )
 from sndskit.synthetic.context import GenerationContext
+from sndskit.synthetic.dcir_truth import (
+    slice_rows,
+    truth_dispensings,
+    truth_traps,
+)
 from sndskit.synthetic.events import (
     BIOLOGY,
     CONSULTATIONS,
     F_INFO71,
-    F_REG_CANCEL,
-    F_REG_DUPLICATE,
-    F_SPURIOUS,
-    F_SPURIOUS_CANCEL,
     F_TAA,
     GP,
     IMAGING,
     NURSE,
     PHARMACY,
+    PRS_BASE,
+    PRS_FLAT_FEE,
+    PRS_FRANCHISE,
+    PRS_MAJORATION,
     SPECIALIST,
     STAY_FEE,
     SURGERY_FEE,
@@ -41,11 +45,9 @@ from sndskit.synthetic.events import (
     VISIT,
 )
 from sndskit.synthetic.population import CDI_CODES, Population
-from sndskit.synthetic.schema import DCIR_KEYS, build_table
+from sndskit.synthetic.schema import build_table
 
 AGGREGATED_KINDS = (PHARMACY, BIOLOGY, UCD)
-PRS_BASE, PRS_FLAT_FEE, PRS_MAJORATION, PRS_FRANCHISE = range(4)
-LATE_MONTHS = 6  # the 99 %-within-6-months rule
 UCD_PRICE = 450.0
 
 #                kind: (price, reimbursement rate %, PSE_ACT_NAT or 0)
@@ -63,20 +65,6 @@ _TARIFF = {
     PHARMACY: (0.0, 65, 50),
 }
 _PRESCRIBED = (PHARMACY, BIOLOGY, IMAGING, NURSE, UCD)
-# trap flags → (trap name, role)
-LINE_TRAPS = {
-    F_INFO71: ("information_line", "DPN_QLF = 71"),
-    F_TAA: ("ete_ind_taa", "ETE_IND_TAA = 1"),
-    F_REG_DUPLICATE: ("regularisation", "erroneous duplicate"),
-    F_REG_CANCEL: ("regularisation", "cancellation (negative quantity)"),
-    F_SPURIOUS: ("cancelled_dispensing", "spurious dispensing"),
-    F_SPURIOUS_CANCEL: ("cancelled_dispensing", "cancellation (negative quantity)"),
-}
-COMPLEMENT_TRAPS = {
-    PRS_FLAT_FEE: ("flat_fee", "participation forfaitaire CPL_AFF_COD = 16, BSE_PRS_NAT = 0"),
-    PRS_MAJORATION: ("majoration", "CPL_MAJ_TOP = 2"),
-    PRS_FRANCHISE: ("franchise", "franchise line, BSE_PRS_NAT = 0"),
-}
 
 
 @dataclass
@@ -249,7 +237,7 @@ def build_tables(
     eta = row["eta"][ete]
     public = ctx.hospitals.public[eta]
     taa = np.where((row["flags"][ete] & F_TAA) > 0, 1, np.where(public, 0, 2))
-    ete_cols = {k: _slice(v, ete) for k, v in keys.items()}
+    ete_cols = {k: slice_rows(v, ete) for k, v in keys.items()}
     ete_cols.update(
         {
             "ETB_EXE_FIN": take_strings([fin[:8] for fin in ctx.hospitals.finess], eta),
@@ -263,7 +251,7 @@ def build_tables(
         tables, "ER_ETE_F", build_table(ctx.schemas["ER_ETE_F"], ete_cols, len(ete)), flux_year[ete]
     )
 
-    truth_traps = _truth_traps(
+    trap_rows = truth_traps(
         ctx,
         row,
         typ,
@@ -278,9 +266,9 @@ def build_tables(
         detail_ord,
         cip7_only,
     )
-    truth_disp = _truth_dispensings(ctx, lines, keys, line_row, line_flux_year, detail_ord)
+    truth_disp = truth_dispensings(ctx, lines, keys, line_row, line_flux_year, detail_ord)
     return DcirResult(
-        tables=_physical_names(ctx, tables), truth_dispensings=truth_disp, truth_traps=truth_traps
+        tables=_physical_names(ctx, tables), truth_dispensings=truth_disp, truth_traps=trap_rows
     )
 
 
@@ -293,7 +281,7 @@ def _details(
     cip7_only = np.zeros(len(kind), dtype=bool)
 
     def cols_for(sel: np.ndarray) -> dict[str, object]:
-        return {k: _slice(v, line_row[sel]) for k, v in keys.items()}
+        return {k: slice_rows(v, line_row[sel]) for k, v in keys.items()}
 
     sel = np.flatnonzero(kind == PHARMACY)
     box = lines["code"][sel]
@@ -366,114 +354,6 @@ def _details(
     return cip7_only
 
 
-def _repeat(value: str | None, n: int) -> pa.Array:
-    return pa.array([value], type=pa.string()).take(pa.array(np.zeros(n, dtype=np.int32)))
-
-
-def _key_columns(keys, rows: np.ndarray) -> dict[str, object]:
-    return {k: _slice(keys[k], rows) for k in DCIR_KEYS}
-
-
-def _truth_traps(
-    ctx,
-    row,
-    typ,
-    keys,
-    flux_year,
-    lag,
-    missing,
-    prescribed,
-    lines,
-    line_row,
-    line_flux_year,
-    detail_ord,
-    cip7_only,
-) -> dict[str, object]:
-    """One record per trap row: trap, role, physical table, 9 flux keys, detail order."""
-    parts = []
-
-    def add(
-        rows: np.ndarray,
-        trap: str,
-        role: str,
-        template: str,
-        years: np.ndarray,
-        detail: np.ndarray | None = None,
-        column: str | None = None,
-    ) -> None:
-        if len(rows) == 0:
-            return
-        part = _key_columns(keys, rows)
-        part["trap"] = _repeat(trap, len(rows))
-        part["role"] = _repeat(role, len(rows))
-        part["table_name"] = physical_dcir_name(ctx, template, years)
-        part["detail_ord"] = (
-            detail if detail is not None else np.full(len(rows), -1, dtype=np.int64)
-        )
-        part["column_name"] = _repeat(column, len(rows))
-        part["person"] = row["person"][rows]
-        parts.append(part)
-
-    base = typ == PRS_BASE
-    for flag, (trap, role) in LINE_TRAPS.items():
-        rows = np.flatnonzero(base & ((row["flags"] & flag) > 0))
-        add(rows, trap, role, "ER_PRS_F", flux_year[rows])
-    for t, (trap, role) in COMPLEMENT_TRAPS.items():
-        rows = np.flatnonzero(typ == t)
-        add(rows, trap, role, "ER_PRS_F", flux_year[rows])
-    rows = np.flatnonzero(lag > LATE_MONTHS)
-    add(
-        rows,
-        "late_flux",
-        "flux more than 6 months after the care month",
-        "ER_PRS_F",
-        flux_year[rows],
-    )
-    rows = np.flatnonzero(missing)
-    add(rows, "missing_date", "1600-01-01", "ER_PRS_F", flux_year[rows], column="EXE_SOI_DTF")
-    rows = np.flatnonzero(missing & prescribed)
-    add(rows, "missing_date", "1600-01-01", "ER_PRS_F", flux_year[rows], column="PRE_PRE_DTD")
-    sel = np.flatnonzero(cip7_only)
-    add(
-        line_row[sel],
-        "cip7_only",
-        "PHA_PRS_C13 null, CIP7 in PHA_PRS_IDE",
-        "ER_PHA_F",
-        line_flux_year[sel],
-        detail=detail_ord[sel],
-    )
-    if not parts:
-        return {}
-    return {
-        k: np.concatenate([p[k] for p in parts])
-        if not isinstance(parts[0][k], pa.Array)
-        else pa.concat_arrays([p[k] for p in parts])
-        for k in parts[0]
-    }
-
-
-def _truth_dispensings(ctx, lines, keys, line_row, line_flux_year, detail_ord) -> dict[str, object]:
-    """True drug lines (town pharmacy and hospital drugs billed in DCIR), with their keys."""
-    kind = lines["kind"]
-    true = lines["flags"] == 0
-    pha = np.flatnonzero(true & (kind == PHARMACY))
-    ucd = np.flatnonzero(true & (kind == UCD))
-    sel = np.concatenate([pha, ucd])
-    part = _key_columns(keys, line_row[sel])
-    is_ucd = np.concatenate([np.zeros(len(pha), dtype=bool), np.ones(len(ucd), dtype=bool)])
-    part["table_name"] = pc.if_else(
-        pa.array(is_ucd),
-        physical_dcir_name(ctx, "ER_UCD_F", line_flux_year[sel]),
-        physical_dcir_name(ctx, "ER_PHA_F", line_flux_year[sel]),
-    )
-    for k in ("person", "identity", "date", "qty", "module", "episode", "code"):
-        part[k] = lines[k][sel]
-    part["is_ucd"] = is_ucd
-    part["detail_ord"] = detail_ord[sel]
-    return part
-
-
-# -- helpers ---------------------------------------------------------------------------
 def _unit_price(ctx: GenerationContext, lines) -> np.ndarray:
     kind = lines["kind"]
     price = np.array([_TARIFF.get(int(k), (0.0, 0, 0))[0] for k in range(12)])[kind]
@@ -497,12 +377,6 @@ def _org_table(ctx: GenerationContext) -> tuple[list[str], np.ndarray]:
         offsets.append(len(flat))
         flat.extend(codes)
     return flat, np.array(offsets, dtype=np.int64)
-
-
-def _slice(value, idx: np.ndarray):
-    if isinstance(value, pa.Array):
-        return value.take(pa.array(idx.astype(np.int64)))
-    return value[idx]
 
 
 def _row_of_base(src: np.ndarray, typ: np.ndarray, n_base: int) -> np.ndarray:
@@ -534,15 +408,3 @@ def _physical_names(ctx: GenerationContext, tables) -> dict[str, pa.Table]:
 
 def _append(existing: pa.Table | None, table: pa.Table) -> pa.Table:
     return table if existing is None else pa.concat_tables([existing, table])
-
-
-def physical_dcir_name(ctx: GenerationContext, template: str, flux_year: np.ndarray) -> pa.Array:
-    """Physical table of each row: the template, or its archive ``TEMPLATE_AAAA``."""
-    cutoff = ctx.config.dcir_archive_before
-    if cutoff is None or len(flux_year) == 0 or flux_year.min() >= cutoff:
-        return pa.array([template], type=pa.string()).take(
-            pa.array(np.zeros(len(flux_year), np.int32))
-        )
-    years = np.arange(int(flux_year.min()), int(flux_year.max()) + 1)
-    names = [f"{template}_{y}" if y < cutoff else template for y in years]
-    return take_strings(names, (flux_year - years[0]).astype(np.int32))

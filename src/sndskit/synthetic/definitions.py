@@ -260,7 +260,8 @@ def module_definition(module_id: str) -> ModuleDefinition:
 
 @cache
 def finess_sites() -> tuple[FinessSite, ...]:
-    with _resource("finess_duplicates.csv").open(encoding="utf-8") as handle:
+    shared = resources.files("sndskit").joinpath("resources", "snds", "finess_duplicates.csv")
+    with shared.open(encoding="utf-8") as handle:  # the same lists as the cohort filters
         return tuple(
             FinessSite(
                 eta_num=row["eta_num"],

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sndskit.synthetic.arrays import NO_DATE, repeat_ranges, segment_cumsum
-from sndskit.synthetic.codes import MONTH_DAYS_MIN as MONTH_DAYS
+from sndskit.synthetic.boxes import MONTH_DAYS_MIN as MONTH_DAYS
 from sndskit.synthetic.context import GenerationContext
 from sndskit.synthetic.events import PHARMACY, CareLines
 from sndskit.synthetic.population import Population

@@ -24,6 +24,9 @@ F_REG_CANCEL = 1 << 3  # the cancelling line (negative quantity)
 F_SPURIOUS = 1 << 4  # spurious dispensing, later cancelled
 F_SPURIOUS_CANCEL = 1 << 5
 
+# ER_PRS_F line types: the base act, and complement lines in the same décompte
+PRS_BASE, PRS_FLAT_FEE, PRS_MAJORATION, PRS_FRANCHISE = range(4)
+
 # kinds of hospital stays
 STAY_BACKGROUND, STAY_INDEX, STAY_FOLLOW_UP, STAY_EVENT, STAY_SESSION = range(5)
 

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sndskit.synthetic.codes import Choice, CodeBook, DrugBoxes
+from sndskit.synthetic.boxes import DrugBoxes
+from sndskit.synthetic.codes import Choice, CodeBook
 from sndskit.synthetic.definitions import (
     CareDefinition,
     DrugDefinition,

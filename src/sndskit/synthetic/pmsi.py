@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from sndskit.errors import SndskitError
 from sndskit.synthetic.arrays import (
     digits,
     month_index,
@@ -83,6 +84,12 @@ def build_pmsi(
 
     s = _plant_traps(ctx, rng, pop, s, conditions)
     n = len(s["person"])
+    if n >= 1_000_000:
+        raise SndskitError(
+            f"{n} stays in one chunk overflow RSA_NUM (chunk × 10⁶ + sequence)",
+            field="chunk_size",
+            hint="lower chunk_size for long periods",
+        )
     rsa_seq = np.arange(n, dtype=np.int64)
     rsa = chunk * 1_000_000 + rsa_seq + 1
     s["rsa"] = rsa

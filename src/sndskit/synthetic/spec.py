@@ -33,6 +33,7 @@ MODULE_IDS = (
     "depression",
 )
 MAX_AUTO_PARTS = 16
+MAX_CHUNKS = 10_000  # FLX_EMT_ORD (4 digits) and RSA_NUM (10 digits) carry the chunk number
 FIRST_YEAR = 2006  # DCIR ↔ PMSI linkage through the pseudonym works from 2006
 LAST_YEAR = 2035
 
@@ -232,6 +233,17 @@ class GeneratorConfig(_Strict):
         start = info.data.get("start_year")
         if start is not None and value < start:
             raise ValueError(f"end_year ({value}) must not be before start_year ({start})")
+        return value
+
+    @field_validator("chunk_size")
+    @classmethod
+    def _few_chunks(cls, value: int, info: ValidationInfo) -> int:
+        patients = info.data.get("patients")
+        if patients is not None and -(-patients // value) > MAX_CHUNKS:
+            raise ValueError(
+                f"{patients} persons make more than {MAX_CHUNKS} chunks of {value}: the chunk "
+                "number is the 4-digit flux sequence FLX_EMT_ORD; raise chunk_size"
+            )
         return value
 
     @field_validator("part_size")

@@ -60,9 +60,7 @@ def summarise(root: str | Path) -> dict:
         "conditions": by_condition,
         "naive_vs_truth": {
             "ER_PHA_F rows": _sum_prefix(rows, "ER_PHA_F"),
-            "true drug dispensings (truth/dispensings)": manifest["truth_rows"].get(
-                "dispensings", 0
-            ),
+            "true town drug dispensings (truth/dispensings)": true_pha,
             "MCO stays (T_MCOaaB rows)": sum(
                 n for t, n in rows.items() if t.startswith("T_MCO") and t.endswith("B")
             ),
