@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 
 def run(home, *args, check=True):
@@ -95,3 +96,87 @@ def test_fetch_from_a_file_mirror_then_import_the_fetched_folder(tmp_path):
     assert status["manifest"]["counts"]["tables"] == len(
         list((builtin_sample_dir() / "schema-snds" / "schemas").rglob("*.json"))
     )
+
+
+def test_demo_path_codelist_synth_cohort_stats(real_home, tmp_path):
+    """The commands `make demo` chains, end to end on a small synthetic population."""
+    from importlib import resources
+
+    examples = Path(str(resources.files("sndskit") / "resources" / "cohorts" / "examples"))
+    run(real_home, "codelist", "build", "stroke", "-o", str(tmp_path / "stroke.json"))
+    sql = run(
+        real_home,
+        "codelist",
+        "export",
+        str(tmp_path / "stroke.json"),
+        "--format",
+        "sql",
+        "--dialect",
+        "spark",
+    ).stdout
+    assert "DGN_PAL IN ('I60'" in sql
+    data = tmp_path / "data"
+    run(
+        real_home,
+        "synth",
+        "generate",
+        "--patients",
+        "3000",
+        "--start",
+        "2019",
+        "--end",
+        "2022",
+        "--seed",
+        "3",
+        "--out",
+        str(data),
+        "--workers",
+        "1",
+    )
+    usage = json.loads(
+        run(
+            real_home,
+            "codelist",
+            "usage",
+            str(tmp_path / "stroke.json"),
+            "--data",
+            str(data),
+            "--json",
+        ).stdout
+    )
+    assert all(r["persons"] is None or r["persons"] > 10 for r in usage)
+    out = tmp_path / "t2d"
+    run(
+        real_home,
+        "cohort",
+        "run",
+        str(examples / "t2d_treated.yaml"),
+        "--data",
+        str(data),
+        "--out",
+        str(out),
+    )
+    run(real_home, "cohort", "stats", str(out), "--data", str(data))
+    assert {
+        "cohort.parquet",
+        "attrition.csv",
+        "counts.csv",
+        "manifest.json",
+        "rates.csv",
+        "attrition.png",
+        "rates.png",
+    } <= {p.name for p in out.iterdir()}
+    described = run(real_home, "cohort", "describe", str(examples / "acs_hospitalised.yaml")).stdout
+    assert "Période d'étude" in described
+    bad = run(
+        real_home,
+        "cohort",
+        "run",
+        str(examples / "t2d_treated.yaml"),
+        "--data",
+        str(tmp_path / "missing"),
+        "--out",
+        str(tmp_path / "x"),
+        check=False,
+    )
+    assert bad.returncode == 2 and "data folder not found" in bad.stderr
