@@ -120,3 +120,37 @@ def test_treated_t2d_reproduces_the_true_dispensings(synthetic, tmp_path):
     assert sensitivity >= 0.95 and ppv >= 0.97, (sensitivity, ppv)
     same_index = [p for p in set(expected) & set(cohort) if expected[p] == cohort[p]["index_date"]]
     assert len(same_index) >= 0.95 * len(set(expected) & set(cohort))
+
+
+@pytest.mark.parametrize("codelist", ["stroke", "heart_failure", "copd", "breast_cancer"])
+def test_hospitalised_cohorts_of_the_other_modules(synthetic, tmp_path, codelist):
+    """Persons with a true stay whose principal diagnosis is in the list, in the period."""
+    from sndskit.specs import parse_spec
+
+    folder, store = synthetic
+    spec = parse_spec(
+        f"""
+name: {codelist}_hospitalised
+period: {{start: 2020-01-01, end: 2022-12-31}}
+entry:
+  events: [{{source: hospital_diagnosis, codelist: {codelist}, roles: [DP]}}]
+""",
+        CohortSpec,
+    )
+    codelists = resolve_codelists(spec, EXAMPLES, store=store)
+    run_cohort(spec, DataFolder(folder), tmp_path / "out", codelists=codelists, threshold=0)
+    cohort = {
+        r["person_id"] for r in pq.read_table(tmp_path / "out" / "cohort.parquet").to_pylist()
+    }
+    codes = set(codelists[codelist].codes("CIM10"))
+    stays = _truth(folder, "stays", "SELECT BEN_IDT_ANO, DGN_PAL, admission_date, kind FROM t")
+    expected = {
+        p
+        for p, dp, day, kind in stays
+        if dp in codes and spec.period.start <= day <= spec.period.end and kind != "session"
+    }
+    skip = _unresolvable(folder)
+    sensitivity, ppv = _scores(expected - skip, cohort - skip)
+    print(f"{codelist}: {len(expected - skip)} true, sensitivity {sensitivity:.3f}, PPV {ppv:.3f}")
+    assert len(expected - skip) >= 10
+    assert sensitivity >= 0.97 and ppv >= 0.97, (sensitivity, ppv)
