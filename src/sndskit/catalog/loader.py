@@ -216,6 +216,14 @@ def load_tables(schema_root: Path) -> list[TableInfo]:
     return list(tables.values())
 
 
+def nomenclature_file(schema_json: Path) -> Path:
+    """The CSV beside a reference table's JSON schema: ``NAME.csv``, or ``NAME.sample.csv``
+    in the built-in sample (hand-written miniatures, named so they are never mistaken for
+    the real tables)."""
+    real, sample = schema_json.with_suffix(".csv"), schema_json.with_suffix(".sample.csv")
+    return sample if sample.exists() and not real.exists() else real
+
+
 def load_nomenclature_index(nomenclature_root: Path) -> list[NomenclatureInfo]:
     """List the reference tables: one JSON schema each, with or without its CSV."""
     out = []
@@ -229,7 +237,7 @@ def load_nomenclature_index(nomenclature_root: Path) -> list[NomenclatureInfo]:
         ):
             raise SndskitError("expected a list of fields with names", file=path, field="fields")
         roles = {f.get("role"): f["name"] for f in fields if f.get("role")}
-        csv_path = path.with_suffix(".csv")
+        csv_path = nomenclature_file(path)
         out.append(
             NomenclatureInfo(
                 name=data.get("name") or path.stem,

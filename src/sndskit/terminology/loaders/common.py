@@ -10,13 +10,14 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from sndskit.catalog.loader import nomenclature_file
 from sndskit.errors import SndskitError
 
 NOMENCLATURES = Path("schema-snds") / "nomenclatures"
 
 
 def nomenclature_csv(root: Path, folder: str, name: str) -> Path:
-    return root / NOMENCLATURES / folder / f"{name}.csv"
+    return nomenclature_file(root / NOMENCLATURES / folder / f"{name}.json")
 
 
 def read_reference_csv(
