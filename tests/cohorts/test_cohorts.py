@@ -337,3 +337,60 @@ def test_dcir_archive_tables_are_read_for_flux_years_before_2013(tmp_path, engin
     )
     assert "P000001" in cohort
     assert cohort["P000001"]["index_date"] == date(2012, 10, 10)
+
+
+def _sources_data(tmp_path):
+    b = SndsBuilder()
+    for p in range(1, 4):
+        b.person(p)
+        three(b, p)
+    b.person(4)
+    b.dispensing(4, date(2019, 3, 10))
+    b.stay(2, date(2019, 1, 15), dp=T1D)
+    _codelists(tmp_path)
+    return b.write(tmp_path / "data")
+
+
+def test_tables_in_a_duckdb_database_give_the_same_cohort(tmp_path):
+    import duckdb
+
+    from sndskit.engines.datasource import open_data
+
+    folder = _sources_data(tmp_path)
+    database = tmp_path / "snds.duckdb"
+    con = duckdb.connect(str(database))
+    for file in folder.glob("*.parquet"):  # lower-case physical names, matched anyway
+        con.execute(f"CREATE TABLE {file.stem.lower()} AS SELECT * FROM read_parquet('{file}')")
+    con.close()
+    spec = parse_spec(SPEC.format(preset="cnam", roles="[DP]", lag=6), CohortSpec)
+    codelists = resolve_codelists(spec, tmp_path)
+    from_folder = run_cohort(
+        spec, DataFolder(folder), tmp_path / "a", codelists=codelists, threshold=0
+    )
+    from_db = run_cohort(
+        spec, open_data(database), tmp_path / "b", codelists=codelists, threshold=0
+    )
+    assert from_db.persons == from_folder.persons == 2  # persons 1 and 3 (2 has T1D, 4 one line)
+    assert from_db.attrition == from_folder.attrition
+
+
+@pytest.mark.spark
+def test_tables_registered_in_a_spark_catalog(tmp_path, spark_session):
+    from sndskit.engines.spark_engine import SparkCatalogData
+
+    folder = _sources_data(tmp_path)
+    spark_session.sql("CREATE DATABASE IF NOT EXISTS snds_test")
+    for file in folder.glob("*.parquet"):
+        frame = spark_session.read.parquet(str(file))
+        frame.write.mode("overwrite").saveAsTable(f"snds_test.{file.stem.lower()}")
+    spec = parse_spec(SPEC.format(preset="cnam", roles="[DP]", lag=6), CohortSpec)
+    result = run_cohort(
+        spec,
+        SparkCatalogData(spark_session, "snds_test"),
+        tmp_path / "out",
+        codelists=resolve_codelists(spec, tmp_path),
+        engine="spark",
+        threshold=0,
+    )
+    assert result.persons == 2
+    assert result.manifest["data"]["path"] == "spark-catalog/snds_test"

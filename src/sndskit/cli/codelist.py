@@ -16,7 +16,7 @@ from sndskit.codelists.library import get_library_spec, list_library
 from sndskit.codelists.model import Codelist, load_codelist, save_codelist
 from sndskit.codelists.resolve import build_codelist
 from sndskit.codelists.spec import CodelistSpec
-from sndskit.engines.datasource import DataFolder
+from sndskit.engines.datasource import open_data
 from sndskit.errors import SndskitError
 from sndskit.io import write_text_atomic
 from sndskit.privacy import DEFAULT_THRESHOLD, render_count
@@ -184,14 +184,16 @@ def _masked_table(rows: list[dict], columns: list[str], threshold: int, title: s
 @app.command("usage")
 def usage_command(
     codelist_file: Annotated[Path, typer.Argument(help="Frozen list (JSON).")],
-    data: Annotated[Path, typer.Option(help="Folder of SNDS tables (Parquet/CSV).")],
+    data: Annotated[
+        Path, typer.Option(help="SNDS tables: a folder (Parquet/CSV) or a .duckdb file.")
+    ],
     threshold: Annotated[
         int, typer.Option(help="Mask counts of 1..threshold persons.")
     ] = DEFAULT_THRESHOLD,
     json_output: JsonFlag = False,
 ) -> None:
     """Records and distinct persons per code and year in the data (small counts masked)."""
-    rows = summarise_usage(load_codelist(codelist_file), DataFolder(data), threshold=threshold)
+    rows = summarise_usage(load_codelist(codelist_file), open_data(data), threshold=threshold)
     if json_output:
         return print_json(rows)
     console.print(_masked_table(rows, ["vocabulary", "code", "year", "label"], threshold, "usage"))
@@ -200,7 +202,9 @@ def usage_command(
 @app.command("orphans")
 def orphans_command(
     codelist_file: Annotated[Path, typer.Argument(help="Frozen list (JSON).")],
-    data: Annotated[Path, typer.Option(help="Folder of SNDS tables (Parquet/CSV).")],
+    data: Annotated[
+        Path, typer.Option(help="SNDS tables: a folder (Parquet/CSV) or a .duckdb file.")
+    ],
     limit: Annotated[int, typer.Option(help="Maximum number of codes.")] = 50,
     threshold: Annotated[
         int, typer.Option(help="Mask counts of 1..threshold persons.")
@@ -209,7 +213,7 @@ def orphans_command(
 ) -> None:
     """Codes present in the data, close to the list but not in it, most frequent first."""
     rows = find_orphans(
-        load_codelist(codelist_file), DataFolder(data), limit=limit, threshold=threshold
+        load_codelist(codelist_file), open_data(data), limit=limit, threshold=threshold
     )
     if json_output:
         return print_json(rows)

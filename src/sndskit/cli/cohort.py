@@ -16,7 +16,8 @@ from sndskit.cohorts.figures import plot_attrition, plot_rates
 from sndskit.cohorts.runner import plan_cohort, resolve_codelists, run_cohort
 from sndskit.cohorts.spec import CohortSpec
 from sndskit.cohorts.stats import summarise_rates
-from sndskit.engines.datasource import DataFolder
+from sndskit.engines.datasource import DataFolder, open_data
+from sndskit.errors import SndskitError
 from sndskit.io import write_text_atomic
 from sndskit.privacy import DEFAULT_THRESHOLD, render_count
 from sndskit.specs import load_spec
@@ -44,7 +45,7 @@ def sql_command(
     """Print the SQL of a cohort (one commented step per stage) or what it reads."""
     cohort = _spec(spec)
     plan = plan_cohort(
-        cohort, resolve_codelists(cohort, spec.parent), DataFolder(data) if data else None
+        cohort, resolve_codelists(cohort, spec.parent), open_data(data) if data else None
     )
     if not inputs:
         print(plan.to_sql(dialect), end="")
@@ -66,11 +67,30 @@ def sql_command(
     )
 
 
+def _data(data, spark_database, mapping, engine, master) -> DataFolder:
+    if spark_database:
+        if engine != "spark":
+            raise SndskitError(
+                "--spark-database needs --engine spark", field="engine", allowed=["spark"]
+            )
+        from sndskit.engines.spark_engine import SparkCatalogData, spark_session
+
+        return SparkCatalogData(spark_session(master), spark_database, mapping)
+    if data is None:
+        raise SndskitError("give --data (folder or .duckdb file) or --spark-database", field="data")
+    return open_data(data, mapping)
+
+
 @app.command("run")
 def run_command(
     spec: SpecArg,
-    data: Annotated[Path, typer.Option(help="Folder of SNDS tables (Parquet/CSV).")],
     out: Annotated[Path, typer.Option("--out", help="Output folder.")],
+    data: Annotated[
+        Path | None, typer.Option(help="SNDS tables: a folder (Parquet/CSV) or a .duckdb file.")
+    ] = None,
+    spark_database: Annotated[
+        str | None, typer.Option(help="Read the tables of this Spark catalog database instead.")
+    ] = None,
     engine: Annotated[str, typer.Option(help="duckdb or spark.")] = "duckdb",
     master: Annotated[str | None, typer.Option(help="Spark master URL (default local[2]).")] = None,
     threshold: Annotated[
@@ -97,7 +117,7 @@ def run_command(
 
         result = run_cohort(
             cohort,
-            DataFolder(data, mapping),
+            _data(data, spark_database, mapping, engine, master),
             out,
             codelists=codelists,
             engine=engine,
@@ -137,7 +157,7 @@ def stats_command(
     period = manifest["spec"]["period"]
     rates = summarise_rates(
         out,
-        DataFolder(data),
+        open_data(data),
         first_year=int(period["start"][:4]),
         last_year=int(period["end"][:4]),
         threshold=threshold,

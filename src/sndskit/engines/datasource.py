@@ -117,3 +117,56 @@ class DataFolder:
         finally:
             if own:
                 con.close()
+
+
+class DuckDBDatabase(DataFolder):
+    """SNDS tables already in a DuckDB database file, matched case-insensitively."""
+
+    def __init__(self, path: Path | str, mapping: dict[str, str] | Path | None = None) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise SndskitError("DuckDB database not found", file=self.path)
+        renames = self._mapping(mapping)
+        con = duckdb.connect(str(self.path), read_only=True)
+        try:
+            names = [
+                r[0]
+                for r in con.execute(
+                    "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+                ).fetchall()
+            ]
+        finally:
+            con.close()
+        self.tables = {renames.get(n.upper(), n.upper()): ("duckdb", n) for n in sorted(names)}
+        if not self.tables:
+            raise SndskitError("no table in the DuckDB database", file=self.path)
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        """An in-memory connection with the database attached read-only and one view per
+        table under its logical SNDS name."""
+        con = duckdb.connect()
+        con.execute(
+            exp.Attach(
+                this=exp.alias_(exp.Literal.string(str(self.path)), "src"),
+                expressions=[exp.AttachOption(this=exp.var("READ_ONLY"))],
+            ).sql(dialect="duckdb")
+        )
+        for name, (_, physical) in self.tables.items():
+            view = exp.Create(
+                this=exp.to_table(name, quoted=True),
+                kind="VIEW",
+                replace=True,
+                expression=exp.select("*").from_(
+                    exp.table_(physical, db="main", catalog="src", quoted=True)
+                ),
+            )
+            con.execute(view.sql(dialect="duckdb"))
+        return con
+
+
+def open_data(location: Path | str, mapping: dict[str, str] | Path | None = None) -> DataFolder:
+    """A data folder, or a DuckDB database file (``.duckdb`` / ``.db``)."""
+    path = Path(location)
+    if path.suffix.lower() in (".duckdb", ".db"):
+        return DuckDBDatabase(path, mapping)
+    return DataFolder(path, mapping)

@@ -6,6 +6,7 @@ cluster. Tables come from the data folder (Parquet folders or files, CSV).
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -22,9 +23,13 @@ def spark_session(master: str | None = None):
         raise SndskitError(
             "the Spark engine needs pyspark", hint="pip install 'sndskit[spark]' (Java 17 required)"
         ) from None
+    master = master or "local[2]"
+    builder = SparkSession.builder.master(master)
+    if master.startswith("local"):  # keep saved tables out of the working directory
+        warehouse = Path(tempfile.gettempdir()) / "sndskit-spark-warehouse"
+        builder = builder.config("spark.sql.warehouse.dir", str(warehouse))
     return (
-        SparkSession.builder.master(master or "local[2]")
-        .appName("sndskit")
+        builder.appName("sndskit")
         .config("spark.sql.shuffle.partitions", "2")
         .config("spark.ui.enabled", "false")
         .config("spark.sql.session.timeZone", "UTC")
@@ -41,11 +46,18 @@ class SparkEngine:
         self._frames = {}
         self._cached = []
         for name, (reader, location) in data.tables.items():
-            path = location.replace("/**/*.parquet", "") if reader == "parquet" else location
             if reader == "parquet":
-                frame = self.spark.read.parquet(path)
+                frame = self.spark.read.parquet(location.replace("/**/*.parquet", ""))
+            elif reader == "csv":
+                frame = self.spark.read.option("header", True).csv(location)
+            elif reader == "spark":
+                frame = self.spark.table(location)
             else:
-                frame = self.spark.read.option("header", True).option("sep", ",").csv(path)
+                raise SndskitError(
+                    f"the Spark engine cannot read {reader} tables",
+                    file=data.path,
+                    allowed=["Parquet/CSV folders", "tables of the Spark catalog"],
+                )
             frame.createOrReplaceTempView(name)
             self._frames[name] = frame
 
@@ -81,3 +93,30 @@ class SparkEngine:
             self.spark.catalog.dropTempView(name)
         for name in self._frames:
             self.spark.catalog.dropTempView(name)
+
+
+class SparkCatalogData(DataFolder):
+    """SNDS tables already registered in a Spark catalog (a database of the session)."""
+
+    def __init__(
+        self, session, database: str | None = None, mapping: dict[str, str] | Path | None = None
+    ) -> None:
+        self.path = Path(f"spark-catalog/{database or 'default'}")
+        renames = self._mapping(mapping)
+        listed = session.catalog.listTables(database) if database else session.catalog.listTables()
+        self.tables = {
+            renames.get(t.name.upper(), t.name.upper()): (
+                "spark",
+                f"{database}.{t.name}" if database else t.name,
+            )
+            for t in listed
+        }
+        if not self.tables:
+            raise SndskitError(f"no table in the Spark catalog database {database or 'default'}")
+
+    def connect(self):
+        raise SndskitError(
+            "tables of a Spark catalog are read by the Spark engine",
+            field="engine",
+            allowed=["spark"],
+        )
