@@ -10,6 +10,7 @@ comparison on both sides.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from itertools import pairwise
 from importlib import resources
 from pathlib import Path
 
@@ -154,3 +155,63 @@ entry:
     print(f"{codelist}: {len(expected - skip)} true, sensitivity {sensitivity:.3f}, PPV {ppv:.3f}")
     assert len(expected - skip) >= 10
     assert sensitivity >= 0.97 and ppv >= 0.97, (sensitivity, ppv)
+
+
+def test_antidepressant_treated_cohort_reproduces_the_true_dispensings(synthetic, tmp_path):
+    """The depression module's treatments: ≥ 2 dispensings on distinct dates within 180 days."""
+    from sndskit.specs import parse_spec
+
+    folder, store = synthetic
+    (tmp_path / "antidepressants.yaml").write_text(
+        """
+name: antidepressants
+description: antidepressants of the depression module
+vocabularies: [CIP13]
+rules:
+  - {id: ad, vocabulary: SUBSTANCE, terms: [escitalopram, sertraline, paroxétine, venlafaxine]}
+""",
+        encoding="utf-8",
+    )
+    spec = parse_spec(
+        """
+name: treated_depression
+period: {start: 2020-01-01, end: 2022-12-31}
+entry:
+  events: [{source: drug_dispensing, codelist: antidepressants.yaml}]
+  occurrences: {at_least: 2, distinct_dates: true, within_days: 180}
+""",
+        CohortSpec,
+    )
+    codelists = resolve_codelists(spec, tmp_path, store=store)
+    run_cohort(spec, DataFolder(folder), tmp_path / "out", codelists=codelists, threshold=0)
+    cohort = {
+        r["person_id"]: r["index_date"]
+        for r in pq.read_table(tmp_path / "out" / "cohort.parquet").to_pylist()
+    }
+    codes = set(codelists["antidepressants.yaml"].codes("CIP13"))
+    days: dict[str, set[date]] = {}
+    for person, day, code in _truth(
+        folder, "dispensings", "SELECT DISTINCT BEN_IDT_ANO, date, code FROM t"
+    ):
+        if code in codes:
+            days.setdefault(person, set()).add(day)
+    expected = {}
+    for person, dates in days.items():
+        ordered = sorted(dates)
+        for first, second in pairwise(ordered):
+            if (
+                second - first <= timedelta(days=180)
+                and spec.period.start <= first <= spec.period.end
+            ):
+                expected[person] = first
+                break
+    skip = _unresolvable(folder)
+    sensitivity, ppv = _scores(set(expected) - skip, set(cohort) - skip)
+    print(
+        f"antidepressants: {len(set(expected) - skip)} true, sensitivity {sensitivity:.3f}, PPV {ppv:.3f}"
+    )
+    assert len(set(expected) - skip) >= 50
+    assert sensitivity >= 0.95 and ppv >= 0.97, (sensitivity, ppv)
+    assert sum(expected[p] == cohort[p] for p in set(expected) & set(cohort)) >= 0.95 * len(
+        set(expected) & set(cohort)
+    )
