@@ -10,8 +10,8 @@ comparison on both sides.
 from __future__ import annotations
 
 from datetime import date, timedelta
-from itertools import pairwise
 from importlib import resources
+from itertools import pairwise
 from pathlib import Path
 
 import duckdb
@@ -207,9 +207,8 @@ entry:
                 break
     skip = _unresolvable(folder)
     sensitivity, ppv = _scores(set(expected) - skip, set(cohort) - skip)
-    print(
-        f"antidepressants: {len(set(expected) - skip)} true, sensitivity {sensitivity:.3f}, PPV {ppv:.3f}"
-    )
+    true_cases = len(set(expected) - skip)
+    print(f"antidepressants: {true_cases} true, sensitivity {sensitivity:.3f}, PPV {ppv:.3f}")
     assert len(set(expected) - skip) >= 50
     assert sensitivity >= 0.95 and ppv >= 0.97, (sensitivity, ppv)
     assert sum(expected[p] == cohort[p] for p in set(expected) & set(cohort)) >= 0.95 * len(
