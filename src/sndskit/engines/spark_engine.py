@@ -26,8 +26,8 @@ def spark_session(master: str | None = None):
     master = master or "local[2]"
     builder = SparkSession.builder.master(master)
     if master.startswith("local"):  # keep saved tables out of the working directory
-        warehouse = Path(tempfile.gettempdir()) / "sndskit-spark-warehouse"
-        builder = builder.config("spark.sql.warehouse.dir", str(warehouse))
+        warehouse = tempfile.mkdtemp(prefix="sndskit-spark-warehouse-")
+        builder = builder.config("spark.sql.warehouse.dir", warehouse)
     return (
         builder.appName("sndskit")
         .config("spark.sql.shuffle.partitions", "2")
