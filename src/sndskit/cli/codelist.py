@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from sndskit.cli.render import console, err_console, print_json
+from sndskit.cli.render import ThresholdOption, console, err_console, print_json
 from sndskit.codelists.diagnostics import find_orphans, summarise_usage
 from sndskit.codelists.diff import CodelistDiff, diff_codelists, drift
 from sndskit.codelists.export import FORMATS, export_codelist, import_codelist
@@ -187,9 +187,7 @@ def usage_command(
     data: Annotated[
         Path, typer.Option(help="SNDS tables: a folder (Parquet/CSV) or a .duckdb file.")
     ],
-    threshold: Annotated[
-        int, typer.Option(help="Mask counts of 1..threshold persons.")
-    ] = DEFAULT_THRESHOLD,
+    threshold: ThresholdOption = DEFAULT_THRESHOLD,
     json_output: JsonFlag = False,
 ) -> None:
     """Records and distinct persons per code and year in the data (small counts masked)."""
@@ -206,9 +204,7 @@ def orphans_command(
         Path, typer.Option(help="SNDS tables: a folder (Parquet/CSV) or a .duckdb file.")
     ],
     limit: Annotated[int, typer.Option(help="Maximum number of codes.")] = 50,
-    threshold: Annotated[
-        int, typer.Option(help="Mask counts of 1..threshold persons.")
-    ] = DEFAULT_THRESHOLD,
+    threshold: ThresholdOption = DEFAULT_THRESHOLD,
     json_output: JsonFlag = False,
 ) -> None:
     """Codes present in the data, close to the list but not in it, most frequent first."""

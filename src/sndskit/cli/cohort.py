@@ -10,7 +10,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from sndskit.cli.render import console, print_json
+from sndskit.cli.render import ThresholdOption, console, print_json
 from sndskit.cohorts.describe import describe_cohort
 from sndskit.cohorts.figures import plot_attrition, plot_rates
 from sndskit.cohorts.runner import plan_cohort, resolve_codelists, run_cohort
@@ -93,9 +93,7 @@ def run_command(
     ] = None,
     engine: Annotated[str, typer.Option(help="duckdb or spark.")] = "duckdb",
     master: Annotated[str | None, typer.Option(help="Spark master URL (default local[2]).")] = None,
-    threshold: Annotated[
-        int, typer.Option(help="Mask counts of 1..threshold persons.")
-    ] = DEFAULT_THRESHOLD,
+    threshold: ThresholdOption = DEFAULT_THRESHOLD,
     mapping: Annotated[
         Path | None, typer.Option(help="YAML {logical SNDS name: physical table name}.")
     ] = None,
@@ -148,9 +146,7 @@ def stats_command(
     data: Annotated[
         Path, typer.Option(help="The same data folder (beneficiaries for denominators).")
     ],
-    threshold: Annotated[
-        int, typer.Option(help="Mask counts of 1..threshold persons.")
-    ] = DEFAULT_THRESHOLD,
+    threshold: ThresholdOption = DEFAULT_THRESHOLD,
 ) -> None:
     """Incidence and prevalence by year, age band and sex (95 % CI), flowchart and plots."""
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))

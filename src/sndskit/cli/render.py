@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
+import typer
 from rich.console import Console
 
 console = Console(highlight=False)
@@ -23,3 +24,7 @@ def sample_notice(is_sample: bool) -> None:
             "snapshot — run `sndskit data import --from DIR` with the real data",
             markup=True,
         )
+
+
+ThresholdOption = Annotated[int, typer.Option(help="Mask counts of 1..threshold persons.")]
+"""The privacy threshold option shared by every command that prints counts."""

@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sndskit.catalog import Catalog, TableInfo
+from sndskit.engines.occurrences import FLUX_KEYS
 
 ARROW_TYPES: dict[str, pa.DataType] = {
     "string": pa.string(),
@@ -45,17 +46,7 @@ PMSI_TABLES = ("T_MCOaaB", "T_MCOaaC", "T_MCOaaD", "T_MCOaaA", "T_MCOaaUM")
 REFERENTIAL_TABLES = ("IR_BEN_R", "IR_IMB_R", "KI_CCI_R")
 ALL_TEMPLATES = REFERENTIAL_TABLES + DCIR_TABLES + PMSI_TABLES
 
-DCIR_KEYS = (
-    "FLX_DIS_DTD",
-    "FLX_TRT_DTD",
-    "FLX_EMT_TYP",
-    "FLX_EMT_NUM",
-    "FLX_EMT_ORD",
-    "ORG_CLE_NUM",
-    "DCT_ORD_NUM",
-    "PRS_ORD_NUM",
-    "REM_TYP_AFF",
-)
+DCIR_KEYS = FLUX_KEYS  # the 9 keys joining DCIR details to ER_PRS_F (primer §3)
 
 
 def arrow_type(storage_type: str) -> pa.DataType:
