@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sndskit.catalog import Catalog, TableInfo
-from sndskit.engines.occurrences import FLUX_KEYS
+from sndskit.snds.facts import FLUX_KEYS
 
 ARROW_TYPES: dict[str, pa.DataType] = {
     "string": pa.string(),
