@@ -13,9 +13,10 @@ from rich.table import Table
 from sndskit.cli.render import ThresholdOption, console, print_json
 from sndskit.cohorts.describe import describe_cohort
 from sndskit.cohorts.figures import plot_attrition, plot_rates
-from sndskit.cohorts.runner import plan_cohort, resolve_codelists, run_cohort
+from sndskit.cohorts.runner import plan_cohort, plan_inputs, resolve_codelists, run_cohort
 from sndskit.cohorts.spec import CohortSpec
 from sndskit.cohorts.stats import summarise_rates
+from sndskit.engines.contract import DIALECTS, ENGINES
 from sndskit.engines.datasource import DataFolder, open_data
 from sndskit.errors import SndskitError
 from sndskit.io import write_text_atomic
@@ -33,7 +34,7 @@ def _spec(path: Path) -> CohortSpec:
 @app.command("sql")
 def sql_command(
     spec: SpecArg,
-    dialect: Annotated[str, typer.Option(help="duckdb, spark or oracle.")] = "duckdb",
+    dialect: Annotated[str, typer.Option(help=f"{', '.join(DIALECTS)}.")] = "duckdb",
     inputs: Annotated[
         bool, typer.Option("--inputs", help="List the tables, columns and years read.")
     ] = False,
@@ -50,13 +51,13 @@ def sql_command(
     if not inputs:
         print(plan.to_sql(dialect), end="")
         return
-    listing = {
-        "tables": plan.reads,
-        "pmsi_years": plan.years,
-        "dcir_flux_months": [d.isoformat() for d in plan.flux_window],
-    }
+    listing = plan_inputs(plan)
     if json_output:
         return print_json(listing)
+    sources = Table("source", "label", "vocabularies", title=f"event sources of {cohort.name}")
+    for row in listing["sources"]:
+        sources.add_row(row["source"], row["label_en"], ", ".join(row["vocabularies"]))
+    console.print(sources)
     table = Table("table", "columns", title=f"inputs of {cohort.name}")
     for name, columns in plan.reads.items():
         table.add_row(name, ", ".join(columns))
@@ -91,7 +92,7 @@ def run_command(
     spark_database: Annotated[
         str | None, typer.Option(help="Read the tables of this Spark catalog database instead.")
     ] = None,
-    engine: Annotated[str, typer.Option(help="duckdb or spark.")] = "duckdb",
+    engine: Annotated[str, typer.Option(help=f"{' or '.join(ENGINES)}.")] = "duckdb",
     master: Annotated[str | None, typer.Option(help="Spark master URL (default local[2]).")] = None,
     threshold: ThresholdOption = DEFAULT_THRESHOLD,
     mapping: Annotated[
@@ -147,6 +148,7 @@ def stats_command(
         Path, typer.Option(help="The same data folder (beneficiaries for denominators).")
     ],
     threshold: ThresholdOption = DEFAULT_THRESHOLD,
+    engine: Annotated[str, typer.Option(help=f"{' or '.join(ENGINES)}.")] = "duckdb",
 ) -> None:
     """Incidence and prevalence by year, age band and sex (95 % CI), flowchart and plots."""
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
@@ -157,6 +159,7 @@ def stats_command(
         first_year=int(period["start"][:4]),
         last_year=int(period["end"][:4]),
         threshold=threshold,
+        engine=engine,
     )
     columns = list(rates[0]) if rates else []
     write_text_atomic(out / "rates.csv", _rates_csv(rates, columns))

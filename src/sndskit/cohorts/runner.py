@@ -98,6 +98,26 @@ def plan_cohort(
     return compile_cohort(ctx)
 
 
+def plan_inputs(plan: CohortPlan) -> dict[str, Any]:
+    """What a plan reads: its event sources (from the registry), tables and columns, PMSI
+    years and DCIR flux months (``cohort sql --inputs``, the manifest)."""
+    used = dict.fromkeys(e.source for e in plan.spec.all_events())
+    return {
+        "sources": [
+            {
+                "source": name,
+                "label_en": SOURCES[name].label_en,
+                "label_fr": SOURCES[name].label_fr,
+                "vocabularies": list(SOURCES[name].vocabularies),
+            }
+            for name in used
+        ],
+        "tables": plan.reads,
+        "pmsi_years": plan.years,
+        "dcir_flux_months": [d.isoformat() for d in plan.flux_window],
+    }
+
+
 @dataclass
 class CohortRun:
     out: Path
@@ -283,10 +303,6 @@ def _manifest(
         "data": {"path": str(data.path), "tables": sorted(data.tables)},
         "engine": engine,
         "privacy_threshold": threshold,
-        "inputs": {
-            "tables": plan.reads,
-            "pmsi_years": plan.years,
-            "dcir_flux_months": [plan.flux_window[0].isoformat(), plan.flux_window[1].isoformat()],
-        },
+        "inputs": plan_inputs(plan),
         "timings_seconds": {"total": round(seconds, 3), "steps": timings},
     }
