@@ -29,8 +29,6 @@ FLUX_KEYS = (
     "REM_TYP_AFF",
 )
 STAY_KEYS = ("ETA_NUM", "RSA_NUM")  # PMSI MCO stay key, every T_MCOaa* table (primer §4)
-DCIR_PERSON_KEYS = ("BEN_NIR_PSA", "BEN_RNG_GEM")  # pseudonym + twin rank (primer §2)
-PMSI_PERSON_KEY = "NIR_ANO_17"  # the same pseudonym, without the twin rank (primer §2)
 MISSING_DATE = "1600-01-01"  # missing dates, and the death date of the living (primer §2)
 VALID_CDI_NIR = ("00", "03", "04")  # BEN_CDI_NIR: normal or provisional; others fictitious
 BENEFICIARIES = "IR_BEN_R"
