@@ -14,7 +14,7 @@ from sqlglot import exp
 
 from sndskit.cohorts.context import CompileContext
 from sndskit.cohorts.spec import CohortSpec, Criterion, Event
-from sndskit.engines.contract import DIALECTS, PlanStep, to_sql
+from sndskit.engines.contract import DIALECTS, PlanStep, choose_storage, to_sql
 from sndskit.errors import SndskitError
 from sndskit.snds import identity
 from sndskit.snds.sources import SOURCES
@@ -491,6 +491,7 @@ class Compiler:
         for number, criterion in enumerate(self.spec.exclusion, start=1):
             current = self.criterion(current, criterion, False, number)
         self.exit(current)
+        choose_storage(self.steps, self.steps[-1].name)
         reads = self.ctx.sorted_reads()
         years = sorted(
             {int(t[5:7]) + 2000 for t in reads if t.startswith("T_MCO") and t[5:7].isdigit()}

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel
@@ -27,6 +27,20 @@ class PlanStep:
     comment: str
     query: exp.Expression
     attrition: str | None = None  # label of the attrition row this step defines
+    keep: Literal["table", "view"] = "table"  # view: computed where it is read
+
+
+def choose_storage(steps: list[PlanStep], final: str) -> None:
+    """Materialise only what pays: a step read by one later step (or only counted for the
+    attrition table) becomes a view the engine inlines; a step read twice or more, an
+    attrition step read again, and the final step stay tables."""
+    for number, step in enumerate(steps):
+        readers = sum(
+            any(t.name == step.name for t in later.query.find_all(exp.Table))
+            for later in steps[number + 1 :]
+        )
+        shared = readers >= 2 or (readers == 1 and step.attrition is not None)
+        step.keep = "table" if shared or step.name == final else "view"
 
 
 def to_sql(query: exp.Expression, dialect: str, *, pretty: bool = False) -> str:
@@ -49,6 +63,9 @@ class Engine(Protocol):
 
     def register_parquet(self, name: str, path: Path) -> None:
         """Read a Parquet file (e.g. a cohort written earlier) as table ``name``."""
+
+    def materialise(self, name: str, query: exp.Expression, keep: str = "table") -> None:
+        """Make ``query`` readable as ``name``: a table (computed once) or a view."""
 
     def run(self, steps: Iterable[PlanStep], on_step: StepDone | None = None) -> None:
         """Materialise each step under its name, in order."""
@@ -73,6 +90,6 @@ def run_steps(engine, steps: Iterable[PlanStep], on_step: StepDone | None) -> No
     """The shared loop of :meth:`Engine.run`: materialise in order, report each step."""
     steps = list(steps)
     for number, step in enumerate(steps, start=1):
-        engine.materialise(step.name, step.query)
+        engine.materialise(step.name, step.query, step.keep)
         if on_step:
             on_step(step, number, len(steps))

@@ -27,10 +27,10 @@ class DuckDBEngine:
     def _sql(self, query: exp.Expression) -> str:
         return to_sql(query, self.dialect)
 
-    def materialise(self, name: str, query: exp.Expression) -> None:
+    def materialise(self, name: str, query: exp.Expression, keep: str = "table") -> None:
         create = exp.Create(
             this=exp.to_table(name),
-            kind="TABLE",
+            kind="VIEW" if keep == "view" else "TABLE",
             replace=True,
             expression=query.copy(),
             properties=exp.Properties(expressions=[exp.TemporaryProperty()]),

@@ -73,8 +73,10 @@ class SparkEngine:
     def _sql(self, query: exp.Expression) -> str:
         return to_sql(query, self.dialect)
 
-    def materialise(self, name: str, query: exp.Expression) -> None:
-        frame = self.spark.sql(self._sql(query)).cache()
+    def materialise(self, name: str, query: exp.Expression, keep: str = "table") -> None:
+        frame = self.spark.sql(self._sql(query))
+        if keep == "table":
+            frame = frame.cache()
         frame.createOrReplaceTempView(name)
         self._cached.append((name, frame))
 
