@@ -71,3 +71,13 @@ def test_year_tables_join_their_own_fields_patient_table():
     schema = DataSchema({"T_SSR19B": stays, "T_SSR19C": patients, "T_MCO19C": patients})
     sql = occurrences._select(schema, ssr, "T_SSR19B", 2019).sql()
     assert "T_SSR19C" in sql and "T_MCO19C" not in sql
+
+
+def test_per_year_names_agree_with_the_catalogue():
+    from sndskit.catalog.names import instantiate
+    from sndskit.snds.facts import dcir_archive_table, pmsi_table
+
+    for template in ("T_MCOaaB", "T_MCOaaC", "T_MCOaaUM", "T_SSRaaB"):
+        for year in (2006, 2013, 2019, 2023):
+            assert pmsi_table(template, year) == instantiate(template, year)
+    assert dcir_archive_table("ER_PRS_F", 2012) == instantiate("ER_PRS_F", 2012, dcir_archive=True)

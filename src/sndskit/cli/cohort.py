@@ -12,12 +12,9 @@ from rich.table import Table
 
 from sndskit.cli.render import ThresholdOption, console, print_json
 from sndskit.cohorts.describe import describe_cohort
-from sndskit.cohorts.figures import plot_attrition, plot_rates
-from sndskit.cohorts.runner import plan_cohort, plan_inputs, resolve_codelists, run_cohort
+from sndskit.cohorts.runner import plan_cohort, plan_inputs, resolve_codelists
 from sndskit.cohorts.spec import CohortSpec
-from sndskit.cohorts.stats import summarise_rates
 from sndskit.engines.contract import DIALECTS, ENGINES
-from sndskit.engines.datasource import DataFolder, open_data
 from sndskit.errors import SndskitError
 from sndskit.io import write_text_atomic
 from sndskit.privacy import DEFAULT_THRESHOLD, render_count
@@ -45,9 +42,12 @@ def sql_command(
 ) -> None:
     """Print the SQL of a cohort (one commented step per stage) or what it reads."""
     cohort = _spec(spec)
-    plan = plan_cohort(
-        cohort, resolve_codelists(cohort, spec.parent), open_data(data) if data else None
-    )
+    folder = None
+    if data:
+        from sndskit.engines.datasource import open_data
+
+        folder = open_data(data)
+    plan = plan_cohort(cohort, resolve_codelists(cohort, spec.parent), folder)
     if not inputs:
         print(plan.to_sql(dialect), end="")
         return
@@ -68,7 +68,7 @@ def sql_command(
     )
 
 
-def _data(data, spark_database, mapping, engine, master) -> DataFolder:
+def _data(data, spark_database, mapping, engine, master):
     if spark_database:
         if engine != "spark":
             raise SndskitError(
@@ -79,6 +79,8 @@ def _data(data, spark_database, mapping, engine, master) -> DataFolder:
         return SparkCatalogData(spark_session(master), spark_database, mapping)
     if data is None:
         raise SndskitError("give --data (folder or .duckdb file) or --spark-database", field="data")
+    from sndskit.engines.datasource import open_data
+
     return open_data(data, mapping)
 
 
@@ -100,6 +102,8 @@ def run_command(
     ] = None,
 ) -> None:
     """Run a cohort: cohort.parquet, attrition.csv, counts.csv (masked), manifest.json."""
+    from sndskit.cohorts.runner import run_cohort
+
     cohort = _spec(spec)
     codelists = resolve_codelists(cohort, spec.parent)
     with Progress(
@@ -151,6 +155,10 @@ def stats_command(
     engine: Annotated[str, typer.Option(help=f"{' or '.join(ENGINES)}.")] = "duckdb",
 ) -> None:
     """Incidence and prevalence by year, age band and sex (95 % CI), flowchart and plots."""
+    from sndskit.cohorts.figures import plot_attrition, plot_rates
+    from sndskit.cohorts.stats import summarise_rates
+    from sndskit.engines.datasource import open_data
+
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     period = manifest["spec"]["period"]
     rates = summarise_rates(

@@ -18,23 +18,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sndskit import __version__
-from sndskit.codelists.library import get_library_spec
 from sndskit.codelists.model import Codelist, load_codelist
-from sndskit.codelists.resolve import build_codelist
-from sndskit.codelists.spec import CodelistSpec
 from sndskit.cohorts.compiler import CohortPlan, compile_cohort
 from sndskit.cohorts.context import CompileContext
 from sndskit.cohorts.spec import CohortSpec
 from sndskit.engines import open_engine
-from sndskit.engines.datasource import DataFolder
 from sndskit.errors import SndskitError
 from sndskit.io import replace_directory
 from sndskit.privacy import DEFAULT_THRESHOLD, mask_counts, render_count
 from sndskit.snds.sources import SOURCES
 from sndskit.specs import dump_spec, load_spec
+
+if TYPE_CHECKING:
+    from sndskit.engines.datasource import DataFolder
 
 AGE_BANDS = ((0, 17), (18, 39), (40, 64), (65, 74), (75, 84), (85, 200))
 Progress = Callable[[str, int, int], None]
@@ -45,6 +44,10 @@ def resolve_codelists(
 ) -> dict[str, Codelist]:
     """Each code-list reference of the spec: a frozen list (.json), a spec (.yaml) or the
     name of a curated list."""
+    from sndskit.codelists.library import get_library_spec  # the terminology, only if needed
+    from sndskit.codelists.resolve import build_codelist
+    from sndskit.codelists.spec import CodelistSpec
+
     out: dict[str, Codelist] = {}
     for event in spec.all_events():
         ref = event.codelist

@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-from sndskit.catalog.names import instantiate
-
 # DCIR details join ER_PRS_F on these 9 keys (primer §3; Documentation-SNDS « DCIR »).
 FLUX_KEYS = (
     "FLX_DIS_DTD",
@@ -79,13 +77,17 @@ def code_column(table: str, column: str) -> CodeColumn:
 
 
 def pmsi_table(template: str, year: int) -> str:
-    """The per-year PMSI table of ``year`` (``T_MCOaaB``, 2019 → ``T_MCO19B``)."""
-    return instantiate(template, year)
+    """The per-year PMSI table of ``year``: ``aa`` = 2-digit discharge year (primer §1;
+    ``T_MCOaaB``, 2019 → ``T_MCO19B``). Written here, not through the catalogue, so that
+    compiling a cohort does not load the catalogue store."""
+    if "aa" not in template:
+        raise ValueError(f"{template} is not a per-year PMSI table template")
+    return template.replace("aa", f"{year % 100:02d}", 1)
 
 
 def dcir_archive_table(table: str, year: int) -> str:
     """DCIR archive table of a flux year before 2013 (``ER_PRS_F``, 2012 → ``ER_PRS_F_2012``)."""
-    return instantiate(table, year, dcir_archive=True)
+    return f"{table}_{year}"
 
 
 FINESS_LISTS = {"finess_46": "in_list_46", "finess_166": "in_list_166"}
