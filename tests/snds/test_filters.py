@@ -32,7 +32,12 @@ def test_a_preset_naming_an_unknown_filter_is_an_error(edited):
 
 
 def test_a_filter_without_builder_or_for_an_unknown_source_is_an_error(edited):
-    edited["filters"]["dcir_new"] = {"applies_to": [], "cited": [], "description": "x"}
+    edited["filters"]["dcir_new"] = {
+        "applies_to": [],
+        "cited": [],
+        "description": "x",
+        "description_fr": "x",
+    }
     with pytest.raises(SndskitError, match="dcir_new"):
         filters.get_filters()
     del edited["filters"]["dcir_new"]
@@ -50,7 +55,8 @@ def test_unknown_preset_lists_the_presets():
 
 def test_every_filter_is_described_cited_and_applies_to_registered_sources():
     for quality_filter in filters.get_filters().values():
-        assert quality_filter.description and quality_filter.cited
+        assert quality_filter.description and quality_filter.description_fr
+        assert quality_filter.cited
         assert set(quality_filter.applies_to) <= set(SOURCES)
         assert quality_filter.stage in filters.STAGES
 

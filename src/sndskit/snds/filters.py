@@ -145,6 +145,7 @@ _BUILDERS: dict[str, tuple[str, Builder]] = {
 class QualityFilter:
     id: str
     description: str
+    description_fr: str
     cited: tuple[str, ...]
     applies_to: tuple[str, ...]  # event sources
     stage: str
@@ -186,6 +187,7 @@ def get_filters() -> dict[str, QualityFilter]:
         out[name] = QualityFilter(
             id=name,
             description=" ".join(entry["description"].split()),
+            description_fr=" ".join(entry["description_fr"].split()),
             cited=tuple(entry["cited"]),
             applies_to=tuple(entry["applies_to"]),
             stage=stage,

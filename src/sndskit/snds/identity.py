@@ -1,7 +1,7 @@
 """The one person-identity query: pseudonym → person, used by cohorts, code-list usage and
 orphans, and rates, so they all count the same persons.
 
-Rules (SNDS primer §2, Documentation-SNDS « Identifiant des bénéficiaires »):
+Rules (SNDS primer §1-§2):
 
 - a person is ``BEN_IDT_ANO`` of ``IR_BEN_R``; a pseudonym without one falls back to
   ``BEN_NIR_PSA || BEN_RNG_GEM``. Count persons, never pseudonyms (one person can carry
