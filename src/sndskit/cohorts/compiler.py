@@ -1,8 +1,10 @@
 """Compile a cohort spec into a plan: named SQL steps (sqlglot), the attrition they define
 and the tables, columns and years they read.
 
-Steps are materialised one after the other by the runner (DuckDB temp tables, Spark temp
-views) or printed as one readable ``WITH`` query by :meth:`CohortPlan.to_sql`.
+Steps are materialised one after the other by an engine (a table when several later steps
+read it, else a view the engine inlines: :func:`~sndskit.engines.contract.choose_storage`)
+or printed as one readable ``WITH`` query by :meth:`CohortPlan.to_sql`. SNDS knowledge comes
+from :mod:`sndskit.snds`: identity steps, event sources (one module each), quality filters.
 """
 
 from __future__ import annotations
