@@ -78,9 +78,9 @@ class EdbTable:
     def physical_names(self) -> list[str]:
         from sndskit.catalog import instantiate
 
-        return [instantiate(self.name, y) for y in sorted(self.years)] if self.yearly else [
-            self.name
-        ]
+        return (
+            [instantiate(self.name, y) for y in sorted(self.years)] if self.yearly else [self.name]
+        )
 
 
 @dataclass
@@ -201,9 +201,7 @@ class _Builder:
                     reason = Reason("cohort", cohort.name, detail)
                     if reason not in variable.reasons:
                         variable.reasons.append(reason)
-        return EdbCohort(
-            cohort.name, ref.type, path, describe_cohort(cohort), codelists, plan
-        )
+        return EdbCohort(cohort.name, ref.type, path, describe_cohort(cohort), codelists, plan)
 
     def analysis(self, index: int, years: tuple[int, int], flux: tuple[date, date]) -> None:
         requested = self.study.spec.variables[index]

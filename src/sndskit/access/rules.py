@@ -18,9 +18,7 @@ LANGUAGES = ("fr", "en")
 
 
 def _text(name: str) -> str:
-    return (resources.files("sndskit") / "resources" / "access" / name).read_text(
-        encoding="utf-8"
-    )
+    return (resources.files("sndskit") / "resources" / "access" / name).read_text(encoding="utf-8")
 
 
 @cache

@@ -41,14 +41,24 @@ from sndskit.specs import _line_of, load_spec
 
 Route = Literal["standard", "mr004", "mr005", "mr006", "mr007", "mr008", "egb_esnd"]
 OrganisationType = Literal[
-    "public_research", "university", "hospital", "agency", "industry", "association",
-    "design_office", "other",
+    "public_research",
+    "university",
+    "hospital",
+    "agency",
+    "industry",
+    "association",
+    "design_office",
+    "other",
 ]
 PurposeCategory = Literal[
     "research", "study", "evaluation", "surveillance", "health_product_safety", "public_policy"
 ]
 IdentifierKind = Literal[
-    "commune", "birth_month", "exact_care_dates", "exact_death_date", "commune_of_death",
+    "commune",
+    "birth_month",
+    "exact_care_dates",
+    "exact_death_date",
+    "commune_of_death",
     "death_cause",
 ]
 _VARIABLE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*\.[A-Za-z][A-Za-z0-9_]*$")
