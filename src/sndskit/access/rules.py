@@ -56,6 +56,10 @@ def get_documents() -> dict[str, Any]:
     return _yaml("documents.yaml")
 
 
+def get_registry_columns() -> list[dict[str, str]]:
+    return _yaml("registry_columns.yaml")["columns"]
+
+
 def get_checks() -> dict[str, dict[str, Any]]:
     return _yaml("checks.yaml")["checks"]
 

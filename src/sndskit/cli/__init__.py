@@ -28,6 +28,7 @@ app.add_typer(cohort.app, name="cohort")
 app.add_typer(omop.app, name="omop")
 app.add_typer(synth.app, name="synth")
 app.add_typer(access.app, name="access")
+app.add_typer(access.registry_app, name="registry")
 
 
 @app.command()
