@@ -77,6 +77,7 @@ def _all(*mutations):
 DESIGN_OFFICE = {"name": "Bureau d'études X", "type": "design_office"}
 PLANTED = {
     "unused_variable": _add_variable("IR_BEN_R.BEN_RES_DPT", ["O9"]),
+    "identifier_no_degradation": _set("identifiers.1.degradation", ""),
     "idle_objective": lambda d: d["objectives"].append({"id": "O3", "text": "Nothing uses me"}),
     "identifier_not_justified": _add_variable("IR_BEN_R.BEN_NAI_MOI"),
     "identifiers_forbidden": _set("route", "egb_esnd"),
@@ -147,15 +148,18 @@ def test_documents_consistency_and_protocol_headings(tmp_path, write_study):
     docs = tmp_path / "docs"
     docs.mkdir()
     headings = ["Contexte", "Objectifs", "Population", "Données requises", "Intérêt public"]
-    _docx(docs / "protocole.docx", [data["title"], "Université de démonstration", *headings])
-    (docs / "resume.md").write_text("# Un autre titre\n\nUniversité de démonstration\n", "utf-8")
+    intro = [data["title"], "Université de démonstration", "Période 2020 à 2022"]
+    _docx(docs / "protocole.docx", [*intro, *headings])
+    (docs / "resume.md").write_text(
+        "# Un autre titre\n\nUniversité de démonstration, de 2020 à 2023\n", "utf-8"
+    )
     review = _review(write_study, data, docs)
     headings_missing = [
         f.evidence["heading"] for f in review.findings if f.check == "protocol_headings"
     ]
     assert headings_missing == ["Plan d'analyse"]
     inconsistent = [f.evidence for f in review.findings if f.check == "inconsistent_documents"]
-    assert inconsistent == [{"document": "resume.md", "missing": data["title"]}]
+    assert inconsistent == [{"document": "resume.md", "missing": f"{data['title']}; 2022"}]
 
 
 def test_english_report(write_study):

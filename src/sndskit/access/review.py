@@ -116,6 +116,12 @@ class _Reviewer:
                     kind=names[kind][self.lang],
                     variables=variables or "—",
                 )
+            elif not entry.degradation.strip():
+                self.add(
+                    "identifier_no_degradation",
+                    kind=names[kind][self.lang],
+                    suggestion=names[kind][f"degrade_{self.lang}"],
+                )
         shown = ", ".join(names[k][self.lang] for k in kinds)
         if self.route["potential_identifiers"] == "forbidden" and kinds:
             self.add("identifiers_forbidden", route=self.spec.route, kinds=shown)
@@ -211,7 +217,9 @@ class _Reviewer:
 
     def documents(self, folder: Path) -> None:
         found = match_documents(folder)
+        period = self.spec.targeting_period
         names = [self.spec.title, *(c.name for c in self.spec.controllers)]
+        names += sorted({str(period.start.year), str(period.end.year)})
         for key in ("protocol", "summary"):
             for path in found[key]:
                 text = normalise_text(" ".join(read_document_text(path).split()))
