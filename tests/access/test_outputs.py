@@ -80,6 +80,18 @@ def test_markdown_sections_french_and_english(edb, tmp_path):
     assert "Population « acs_hospitalised »" in fr  # `cohort describe`
 
 
+def test_a_text_starting_with_equals_stays_text(write_study, tmp_path):
+    from tests.access.conftest import example_study
+
+    data = example_study()
+    data["reference"] = '=HYPERLINK("http://x")'
+    export_edb(build_edb(write_study(data)), tmp_path)
+    book = load_workbook(tmp_path / "edb.xlsx")
+    cells = [c for sheet in book.worksheets for row in sheet.iter_rows() for c in row]
+    assert not [c.coordinate for c in cells if c.data_type == "f"]
+    assert [c.value for c in cells if str(c.value).startswith("=")] == [data["reference"]]
+
+
 def test_unknown_language_is_refused(edb, tmp_path):
     with pytest.raises(SndskitError, match="allowed: fr, en"):
         export_edb(edb, tmp_path, lang="de")

@@ -8,6 +8,8 @@ from datetime import date
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from sndskit.access.registry import Registry
 from sndskit.access.registry_io import (
@@ -166,14 +168,22 @@ def test_export_then_import_gives_the_same_projects(tmp_path, fmt, lang):
             population_size=1200,
         ),
         _project("HDH-0002", medical_domains=["diabétologie"], filed_on=date(2025, 3, 1)),
+        _project("HDH-0003").model_copy(
+            update={"title": '=1+2; "cité", 100 %', "publications": ["a; b", "=SUM(A1)"]}
+        ),
     ]
     for p in projects:
         source.add(p, by="desk")
     target = export_registry(source.list_projects(), fmt, tmp_path / f"export.{fmt}", lang)
     records = read_directory_export(target)
     assert [r.model_copy(update={"version": 0}) for r in records] == projects
+    if fmt == "xlsx":  # text starting with "=" is stored as text, never run as a formula
+        from openpyxl import load_workbook
+
+        sheet = load_workbook(target).worksheets[0]
+        assert not [c.coordinate for row in sheet.iter_rows() for c in row if c.data_type == "f"]
     copy = Registry(f"sqlite:///{tmp_path / 'b.sqlite'}")
-    assert import_records(copy, records, by="import") == {"added": 2, "updated": 0}
+    assert import_records(copy, records, by="import") == {"added": 3, "updated": 0}
     assert import_records(copy, records, by="import") == {"added": 0, "updated": 0}
 
 
@@ -187,24 +197,84 @@ def test_json_export_has_the_directory_columns(tmp_path):
             encoding="utf-8"
         )
     )
-    assert rows[0]["controllers"] == "Université A ; CHU B"
-    assert rows[0]["controller_types"] == "university ; hospital"
-    assert rows[0]["components"] == "DCIR ; PMSI MCO"
+    assert rows[0]["controllers"] == ["Université A", "CHU B"]
+    assert rows[0]["controller_types"] == ["university", "hospital"]
+    assert rows[0]["components"] == ["DCIR", "PMSI MCO"]
 
 
 def test_import_reports_every_bad_row_and_imports_nothing(tmp_path):
+    import csv
+
     registry = Registry(f"sqlite:///{tmp_path / 'a.sqlite'}")
     registry.add(_project(), by="desk")
     good = export_registry(registry.list_projects(), "csv", tmp_path / "good.csv")
-    lines = good.read_text(encoding="utf-8").splitlines()
-    bad_date = lines[1].replace("HDH-0001", "HDH-0002").replace("2020-01-01", "2020-13-01")
-    bad_route = lines[1].replace("HDH-0001", "HDH-0003").replace("standard", "mr009")
-    ok = lines[1].replace("HDH-0001", "HDH-0004")
+    with good.open(encoding="utf-8", newline="") as handle:
+        header, row = list(csv.reader(handle))
+    column = {name: i for i, name in enumerate(header)}
+
+    def variant(reference, **cells):
+        out = list(row)
+        out[column["Référence"]] = reference
+        for name, value in cells.items():
+            out[column[name]] = value
+        return out
+
     path = tmp_path / "bad.csv"
-    path.write_text("\n".join([lines[0], ok, bad_date, bad_route]) + "\n", encoding="utf-8")
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows(
+            [
+                header,
+                variant("HDH-0004"),
+                variant("HDH-0002", **{"Début de la période": "2020-13-01"}),
+                variant("HDH-0003", **{"Voie réglementaire": "mr009"}),
+            ]
+        )
     with pytest.raises(SndskitError) as info:
         read_directory_export(path)
     text = str(info.value)
     assert "2 bad row(s)" in text
     assert f"{path}:3: field 'period_start'" in text and f"{path}:4: field 'route'" in text
     assert [r.reference for r in registry.list_projects()] == ["HDH-0001"]
+
+
+_TEXT = st.text(
+    alphabet=st.characters(
+        whitelist_categories=("L", "N", "P", "S", "Zs", "Cc"), blacklist_characters="\x00\r"
+    ),
+    max_size=40,
+)
+_WORDS = _TEXT.filter(lambda t: any(c.isprintable() and not c.isspace() for c in t))
+_DATES = st.none() | st.dates(date(2000, 1, 1), date(2040, 12, 31))
+_RECORDS = st.builds(
+    ProjectRecord,
+    reference=st.from_regex(r"[A-Z]{2,5}-[0-9]{1,6}", fullmatch=True),
+    title=_WORDS,
+    route=st.sampled_from(["standard", "mr004", "mr005", "mr006", "mr007", "mr008", "egb_esnd"]),
+    controllers=st.lists(
+        st.builds(
+            dict,
+            name=_WORDS,
+            type=st.sampled_from(["university", "industry", "hospital"]),
+        ),
+        min_size=1,
+        max_size=3,
+    ),
+    purpose=_TEXT,
+    objectives=st.lists(_WORDS, max_size=3),
+    publications=st.lists(_WORDS, max_size=3),
+    population_size=st.none() | st.integers(0, 10**8),
+    filed_on=_DATES,
+    cnil_decision_on=_DATES,
+    cesrees_outcome=st.none() | st.sampled_from(["favourable", "unfavourable"]),
+    results=_TEXT,
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(record=_RECORDS, fmt=st.sampled_from(["csv", "xlsx"]))
+def test_any_record_survives_an_export_and_an_import(tmp_path, record, fmt):
+    """Separators, quotes, line breaks, leading '=' (never a spreadsheet formula)…"""
+    target = export_registry([record], fmt, tmp_path / f"export.{fmt}")
+    assert read_directory_export(target) == [record]

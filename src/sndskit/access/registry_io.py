@@ -14,33 +14,35 @@ from pydantic import ValidationError
 from sndskit.access.edb import Edb
 from sndskit.access.registry import Registry
 from sndskit.access.registry_model import LIST_FIELDS, ProjectRecord
+from sndskit.access.render import keep_text
 from sndskit.access.rules import check_language, get_registry_columns
 from sndskit.errors import SndskitError
 from sndskit.io import atomic_path, write_json_atomic, write_text_atomic
 
 FORMATS = ("csv", "xlsx", "json")
-SEPARATOR = " ; "
+ITEM_SEPARATOR = "\n"  # items never hold a line break: ProjectRecord folds whitespace
 
 
 def directory_columns() -> list[dict[str, str]]:
     return get_registry_columns()
 
 
-def directory_row(record: ProjectRecord) -> dict[str, Any]:
-    """The record as the public directory shows it (field → flat value)."""
+def directory_row(record: ProjectRecord, *, flat: bool = True) -> dict[str, Any]:
+    """The record as the public directory shows it: one value per column; list items one
+    per line in a cell (``flat``) or JSON lists."""
     data = record.model_dump(mode="json")
+    lists = {
+        "controllers": [c["name"] for c in data["controllers"]],
+        "controller_types": [c["type"] for c in data["controllers"]],
+        **{name: data[name] for name in LIST_FIELDS if name != "controllers"},
+    }
     row = {}
     for column in directory_columns():
         name = column["field"]
-        if name == "controllers":
-            value = SEPARATOR.join(c["name"] for c in data["controllers"])
-        elif name == "controller_types":
-            value = SEPARATOR.join(c["type"] for c in data["controllers"])
-        elif name in LIST_FIELDS:
-            value = SEPARATOR.join(data[name])
+        if name in lists:
+            row[name] = ITEM_SEPARATOR.join(lists[name]) if flat else lists[name]
         else:
-            value = "" if data[name] is None else data[name]
-        row[name] = value
+            row[name] = "" if data[name] is None else data[name]
     return row
 
 
@@ -49,9 +51,9 @@ def export_registry(records: list[ProjectRecord], fmt: str, target: Path, lang: 
     check_language(lang)
     if fmt not in FORMATS:
         raise SndskitError(f"unknown export format {fmt!r}", field="format", allowed=FORMATS)
-    rows = [directory_row(r) for r in records]
     if fmt == "json":
-        return write_json_atomic(target, rows)
+        return write_json_atomic(target, [directory_row(r, flat=False) for r in records])
+    rows = [directory_row(r) for r in records]
     headers = [c[lang] for c in directory_columns()]
     fields = [c["field"] for c in directory_columns()]
     if fmt == "csv":
@@ -68,6 +70,7 @@ def export_registry(records: list[ProjectRecord], fmt: str, target: Path, lang: 
     sheet.append(headers)
     for row in rows:
         sheet.append([row[f] for f in fields])
+    keep_text(sheet)
     with atomic_path(target, suffix=".xlsx") as tmp:
         book.save(tmp)
     return Path(target)
@@ -85,10 +88,14 @@ def _read_table(path: Path) -> list[list[Any]]:
     raise SndskitError("registry imports read .csv or .xlsx", file=path, allowed=["csv", "xlsx"])
 
 
+def _items(cell: Any) -> list[str]:
+    return [item.strip() for item in str(cell).splitlines() if item.strip()]
+
+
 def _record(raw: dict[str, Any]) -> ProjectRecord:
     data: dict[str, Any] = {}
-    names = [n.strip() for n in str(raw.pop("controllers", "")).split(";") if n.strip()]
-    types = [t.strip() for t in str(raw.pop("controller_types", "")).split(";") if t.strip()]
+    names = _items(raw.pop("controllers", ""))
+    types = _items(raw.pop("controller_types", ""))
     if len(types) != len(names):
         raise SndskitError(
             f"{len(names)} controllers but {len(types)} controller types", field="controller_types"
@@ -96,7 +103,7 @@ def _record(raw: dict[str, Any]) -> ProjectRecord:
     data["controllers"] = [{"name": n, "type": t} for n, t in zip(names, types, strict=True)]
     for name, value in raw.items():
         if name in LIST_FIELDS:
-            data[name] = [v.strip() for v in str(value).split(";") if v.strip()]
+            data[name] = _items(value)
         elif value not in ("", None):
             data[name] = value.isoformat()[:10] if hasattr(value, "isoformat") else value
     try:

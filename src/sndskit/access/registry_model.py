@@ -7,11 +7,12 @@ JSON text so the same schema runs on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import json
+import unicodedata
 from datetime import date
 from typing import Any, Literal
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sndskit.access.spec import Organisation, Route
 
@@ -69,6 +70,16 @@ class ProjectRecord(BaseModel):
     publications: list[str] = Field(default_factory=list)
     version: int = Field(default=0, description="set by the registry; bumps on every change")
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _fold_whitespace(cls, value: Any) -> Any:
+        """Runs of whitespace become one space and control characters go: a list item never
+        spans two lines of an export cell, every text fits a spreadsheet cell, and an import
+        gives back exactly what was exported."""
+        if isinstance(value, list):
+            return [v for v in map(_fold, value) if v != ""]
+        return _fold(value)
+
     def to_row(self) -> dict[str, Any]:
         row = self.model_dump(mode="json", exclude={"version"})
         for name in LIST_FIELDS:
@@ -84,6 +95,17 @@ class ProjectRecord(BaseModel):
         for name in LIST_FIELDS:
             data[name] = json.loads(data.get(name) or "[]")
         return cls.model_validate(data)
+
+
+def _fold(value: Any) -> Any:
+    if isinstance(value, str):
+        kept = "".join(c for c in value if c.isspace() or unicodedata.category(c) != "Cc")
+        return " ".join(kept.split())
+    if isinstance(value, dict):
+        return {k: _fold(v) for k, v in value.items()}
+    if isinstance(value, Organisation):
+        return value.model_copy(update={"name": _fold(value.name)})
+    return value
 
 
 metadata = sa.MetaData()

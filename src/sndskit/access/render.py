@@ -236,6 +236,14 @@ def _sheet_name(name: str, used: set[str]) -> str:
     return clean
 
 
+def keep_text(sheet) -> None:
+    """A cell text starting with "=" stays text: a spreadsheet never runs it as a formula."""
+    for cells in sheet.iter_rows():
+        for cell in cells:
+            if cell.data_type == "f":
+                cell.data_type = "s"
+
+
 def write_edb_xlsx(edb: Edb, target: Path, lang: str = "fr") -> Path:
     """A summary sheet, one sheet per SNDS component, and the identifiers sheet."""
     from openpyxl import Workbook
@@ -263,6 +271,7 @@ def write_edb_xlsx(edb: Edb, target: Path, lang: str = "fr") -> Path:
         if row["identifier"]:
             sheet.append([row[c] for c in COLUMNS[1:]])
     for sheet in book.worksheets:
+        keep_text(sheet)
         for cell in sheet[1]:
             cell.font = Font(bold=True)
     with atomic_path(target, suffix=".xlsx") as tmp:
