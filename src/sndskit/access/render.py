@@ -18,7 +18,11 @@ COLUMNS = ("component", "table", "variable", "label", "years", "justification", 
 
 
 def sep(lang: str) -> str:
-    """French typography puts a space before a colon."""
+    """French typography puts a space before a colon.
+
+    >>> "objectif O1" + sep("fr") + "…", "objective O1" + sep("en") + "…"
+    ('objectif O1 : …', 'objective O1: …')
+    """
     return " : " if lang == "fr" else ": "
 
 
