@@ -19,6 +19,7 @@ venv: $(STAMP)
 
 DEMO := $(CURDIR)/.sndskit-home/demo
 EXAMPLES := $(CURDIR)/src/sndskit/resources/cohorts/examples
+STUDY := $(CURDIR)/src/sndskit/resources/access/examples/study.yaml
 
 demo: $(STAMP)
 	$(BIN)/sndskit data import
@@ -38,6 +39,9 @@ demo: $(STAMP)
 	$(BIN)/sndskit cohort run $(EXAMPLES)/t2d_treated.yaml --data $(DEMO)/data --out $(DEMO)/t2d_treated
 	$(BIN)/sndskit cohort stats $(DEMO)/t2d_treated --data $(DEMO)/data
 	$(BIN)/sndskit cohort run $(EXAMPLES)/acs_hospitalised.yaml --data $(DEMO)/data --out $(DEMO)/acs_hospitalised
+	$(BIN)/sndskit access edb $(STUDY) --out $(DEMO)/access
+	$(BIN)/sndskit access dossier $(STUDY) --out $(DEMO)/access
+	$(BIN)/sndskit access review $(STUDY) --out $(DEMO)/access
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
