@@ -60,7 +60,7 @@ class Algorithm:
         """Every frozen list referenced by the cohort specs, by reference (relative path)."""
         out: dict[str, Codelist] = {}
         for name, spec in self.cohorts.items():
-            for i, event in enumerate(spec.all_events()):
+            for event in spec.all_events():
                 ref = event.codelist
                 if not ref or ref in out:
                     continue

@@ -252,9 +252,9 @@ class AlgorithmMeta(_Model):
         if len(set(specs)) != len(specs):
             raise ValueError("a cohort spec is listed twice")
         if not any(r.role == "rule" for r in self.references):
-            raise ValueError("cite at least one reference with role: rule (where the rule comes from)")
+            raise ValueError("cite at least one reference with role: rule (its source)")
         if self.output == "person_score":
-            raise ValueError("per-person scores are not supported yet (output: person or person_index)")
+            raise ValueError("per-person scores are not supported yet")
         return self
 
 

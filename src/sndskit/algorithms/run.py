@@ -147,7 +147,8 @@ def _counts(persons: dict[str, dict[str, Any]], threshold: int) -> list[dict]:
         key = (entry["index_date"].year, "+".join(sorted(entry["cohorts"])))
         cells[key] = cells.get(key, 0) + 1
     rows = [{"year": y, "cohorts": c, "persons": n} for (y, c), n in sorted(cells.items())]
-    return mask_table(rows, persons="persons", margins=[[], ["year"], ["cohorts"]], threshold=threshold)
+    margins = [[], ["year"], ["cohorts"]]
+    return mask_table(rows, persons="persons", margins=margins, threshold=threshold)
 
 
 def _csv(rows: list[dict[str, Any]], threshold: int) -> str:

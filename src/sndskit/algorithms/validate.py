@@ -80,9 +80,7 @@ def reference_persons(folder: Path, truth: SyntheticTruth) -> set[str]:
             and (r["end_date"] is None or r["end_date"] >= truth.start)
         }
     else:
-        rows = _truth_table(
-            folder, "stays", ["BEN_IDT_ANO", "condition", "kind", "admission_date"]
-        )
+        rows = _truth_table(folder, "stays", ["BEN_IDT_ANO", "condition", "kind", "admission_date"])
         found = {
             r["BEN_IDT_ANO"]
             for r in rows
@@ -92,9 +90,8 @@ def reference_persons(folder: Path, truth: SyntheticTruth) -> set[str]:
         }
     if truth.sex:
         code = 1 if truth.sex == "male" else 2
-        sexes = {
-            r["BEN_IDT_ANO"]: r["sex"] for r in _truth_table(folder, "persons", ["BEN_IDT_ANO", "sex"])
-        }
+        rows = _truth_table(folder, "persons", ["BEN_IDT_ANO", "sex"])
+        sexes = {r["BEN_IDT_ANO"]: r["sex"] for r in rows}
         found = {p for p in found if sexes.get(p) == code}
     return found
 
@@ -118,9 +115,7 @@ class ValidationReport:
     threshold: int
 
     def published_cells(self) -> dict[str, str]:
-        return {
-            c: render_count(self.cells[c], self.masked[c], self.threshold) for c in self.cells
-        }
+        return {c: render_count(self.cells[c], self.masked[c], self.threshold) for c in self.cells}
 
 
 def confusion(found: set[str], reference: set[str], population: set[str]) -> dict[str, int]:
@@ -135,9 +130,7 @@ def confusion(found: set[str], reference: set[str], population: set[str]) -> dic
 
 def measure(cells: dict[str, int], threshold: int = DEFAULT_THRESHOLD) -> ValidationReport:
     """Metrics with Wilson intervals from a 2×2 table, after small-count masking."""
-    rows = [
-        {"algorithm": a, "truth": t, "persons": cells[name]} for (a, t), name in CELLS.items()
-    ]
+    rows = [{"algorithm": a, "truth": t, "persons": cells[name]} for (a, t), name in CELLS.items()]
     masked_rows = mask_table(
         rows, persons="persons", margins=[["algorithm"], ["truth"]], threshold=threshold
     )
@@ -177,6 +170,7 @@ def as_evidence(report: ValidationReport, truth: SyntheticTruth, manifest: dict)
         f"{params.get('end_year', '?')}, seed {params.get('seed', '?')}"
     )
     cells = report.published_cells()
+    withheld = ", ".join(report.withheld)
     table = ", ".join(f"{k.upper()} {v}" for k, v in cells.items())
     what = (
         f"condition « {truth.condition} » présente entre le {truth.start} et le {truth.end}"
@@ -199,7 +193,9 @@ def as_evidence(report: ValidationReport, truth: SyntheticTruth, manifest: dict)
             en=f"SYNTHETIC DATA (sndskit synth, {described}): algorithm run on the simulated "
             "tables, compared with the planted truth; 95% Wilson intervals.",
         ),
-        reference_standard=Text(fr=f"Vérité synthétique : {what}", en=f"Synthetic truth: {what_en}"),
+        reference_standard=Text(
+            fr=f"Vérité synthétique : {what}", en=f"Synthetic truth: {what_en}"
+        ),
         population=Text(
             fr="Personnes synthétiques résolubles vivantes au début de la période",
             en="Resolvable synthetic persons alive at the start of the period",
@@ -207,8 +203,8 @@ def as_evidence(report: ValidationReport, truth: SyntheticTruth, manifest: dict)
         metrics=report.metrics,
         note=Text(
             fr=f"Ne dit rien de la validité sur données réelles. Tableau 2×2 (masqué) : {table}."
-            + (f" Non publiés (cellules masquées) : {', '.join(report.withheld)}." if report.withheld else ""),
+            + (f" Non publiés (cellules masquées) : {withheld}." if withheld else ""),
             en=f"Says nothing about validity on real data. 2×2 table (masked): {table}."
-            + (f" Withheld (masked cells): {', '.join(report.withheld)}." if report.withheld else ""),
+            + (f" Withheld (masked cells): {withheld}." if withheld else ""),
         ),
     )
