@@ -15,7 +15,7 @@ from typing import Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
-_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+ALGORITHM_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _ORCID = re.compile(r"^\d{4}-\d{4}-\d{4}-\d{3}[\dX]$")
 _DOI = re.compile(r"^10\.\d{4,9}/\S+$")
 
@@ -223,7 +223,7 @@ class AlgorithmMeta(_Model):
     @field_validator("id")
     @classmethod
     def _id(cls, value: str) -> str:
-        if not _ID.match(value):
+        if not ALGORITHM_ID.match(value):
             raise ValueError("use lower-case letters, digits and '_', starting with a letter")
         return value
 
