@@ -9,6 +9,14 @@ from sndskit.algorithms.docs import _metric_text, citation, tables_read
 from sndskit.algorithms.folder import Algorithm
 from sndskit.algorithms.model import LEVELS
 
+SECTIONS_FR = {
+    "resume": "Résumé",
+    "contexte": "Contexte",
+    "methode": "Méthode",
+    "validation": "Validation",
+    "documentation_et_licence": "Documentation et licence",
+    "perimetre_des_donnees": "Périmètre des données",
+}
 CATEGORY_FR = {
     "targeting": "Algorithme de ciblage",
     "cartography": "Cartographie / repérage de pathologies",
@@ -45,7 +53,8 @@ def export_boas(algorithm: Algorithm) -> dict[str, Any]:
         "langage": "YAML (spécification sndskit) compilé en SQL (DuckDB, Spark, Oracle)",
         "donnees_utilisees": sorted(tables),
         "statut_validation": _validation_status(algorithm),
-        "depot": f"{m.repository}/tree/main/src/sndskit/resources/algorithms/{m.id}",
+        "depot": m.repository
+        or f"à renseigner ; dans sndskit : src/sndskit/resources/algorithms/{m.id}",
         "licence": m.licence,
     }
     validation_lines = [
@@ -78,5 +87,5 @@ def render_boas(export: dict[str, Any]) -> str:
         lines.append(f"- **{key}** : {shown}")
     lines.append("")
     for key, value in export["soumission"].items():
-        lines += [f"### {key.replace('_', ' ').capitalize()}", "", value, ""]
+        lines += [f"### {SECTIONS_FR[key]}", "", value, ""]
     return "\n".join(lines)

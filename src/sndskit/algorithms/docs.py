@@ -272,9 +272,8 @@ def _person(p) -> str:
 def citation(algorithm: Algorithm) -> str:
     m = algorithm.meta
     names = ", ".join(p.name for p in m.authors)
-    return (
-        f"{names}. {m.title.en} (sndskit algorithm `{m.id}`, version {m.version}). {m.repository}"
-    )
+    where = f" {m.repository}" if m.repository else ""
+    return f"{names}. {m.title.en} (sndskit algorithm `{m.id}`, version {m.version}).{where}"
 
 
 def tables_read(algorithm: Algorithm) -> dict[str, list[str]]:

@@ -217,7 +217,7 @@ class AlgorithmMeta(_Model):
     authors: list[Person] = Field(min_length=1)
     reviewers: list[Person] = Field(default_factory=list)
     licence: Literal["MPL-2.0", "MIT", "Apache-2.0", "CC-BY-4.0", "EUPL-1.2", "GPL-3.0-or-later"]
-    repository: str = "https://github.com/sndskit/sndskit"
+    repository: str | None = Field(default=None, description="URL of the public repository")
     deprecation: Text | None = None
 
     @field_validator("id")
