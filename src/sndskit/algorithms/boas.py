@@ -58,8 +58,11 @@ def export_boas(algorithm: Algorithm) -> dict[str, Any]:
         "licence": m.licence,
     }
     validation_lines = [
-        f"Niveau {v.level} ({LEVELS[v.level].split(' / ')[1]}) : {v.method.fr} "
-        f"{_metric_text(v)}" + (f" — {v.citation.citation}" if v.citation else "")
+        f"- Niveau {v.level} ({LEVELS[v.level].split(' / ')[1]}"
+        + (", définition apparentée" if v.applies_to == "related_definition" else "")
+        + f") : {v.method.fr} {_metric_text(v)}"
+        + (f" — {v.citation.citation}" if v.citation else "")
+        + (f" — {v.note.fr}" if v.note else "")
         for v in algorithm.validations()
     ]
     sections = {
