@@ -38,6 +38,12 @@ demo: $(STAMP)
 	$(BIN)/sndskit cohort run $(EXAMPLES)/t2d_treated.yaml --data $(DEMO)/data --out $(DEMO)/t2d_treated
 	$(BIN)/sndskit cohort stats $(DEMO)/t2d_treated --data $(DEMO)/data
 	$(BIN)/sndskit cohort run $(EXAMPLES)/acs_hospitalised.yaml --data $(DEMO)/data --out $(DEMO)/acs_hospitalised
+	$(BIN)/sndskit algo list
+	$(BIN)/sndskit algo lint
+	$(BIN)/sndskit algo run t2d_treated --data $(DEMO)/data --out $(DEMO)/algo_t2d_treated
+	$(BIN)/sndskit algo validate heart_failure --data $(DEMO)/data --out $(DEMO)/algo_heart_failure
+	$(BIN)/sndskit algo export stroke_hospitalised --format boas
+	$(BIN)/sndskit algo docs --site $(DEMO)/algorithms-site --data $(DEMO)/data
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

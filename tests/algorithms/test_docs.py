@@ -116,3 +116,19 @@ def test_boas_export_has_the_fiche_fields_and_submission_sections():
     ]
     text = render_boas(exported)
     assert "Règle non confirmée" in text and "## Fiche BOAS" in text
+
+
+@pytest.mark.shared_data
+def test_site_shows_masked_attrition_on_demo_data(synthetic, tmp_path):
+    import re
+
+    from sndskit.algorithms import run_algorithm
+    from sndskit.engines.datasource import DataFolder
+
+    algorithm = get_algorithm("breast_cancer_active")
+    run = run_algorithm(algorithm, DataFolder(synthetic), tmp_path / "run", threshold=10)
+    build_site([algorithm], tmp_path / "site", {algorithm.id: run.attrition}, threshold=10)
+    page = (tmp_path / "site" / "breast_cancer_active.fr.html").read_text(encoding="utf-8")
+    assert 'data-attrition="hospitalisation.yaml"' in page and 'data-attrition="ald.yaml"' in page
+    shown = re.findall(r"<td>(\d+|1-10|masked)</td></tr>", page)
+    assert shown and all(not s.isdigit() or int(s) == 0 or int(s) > 10 for s in shown)

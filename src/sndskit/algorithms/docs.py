@@ -305,9 +305,16 @@ def _page(title: str, body: str, lang: str) -> str:
     )
 
 
-def build_site(algorithms: list[Algorithm], out: Path) -> list[Path]:
+def build_site(
+    algorithms: list[Algorithm],
+    out: Path,
+    attrition: dict[str, dict[str, list[dict]]] | None = None,
+    threshold: int = 10,
+) -> list[Path]:
     """Static catalogue: ``index.<lang>.html`` and ``<id>.<lang>.html`` per algorithm, with
-    every code of every frozen list as a table (``data-codelist`` names the list)."""
+    every code of every frozen list as a table (``data-codelist`` names the list) and, when
+    given, the masked attrition of each cohort on demo data (algorithm id → spec → rows of
+    :class:`~sndskit.algorithms.run.AlgorithmRun`)."""
     from markdown_it import MarkdownIt
 
     md = MarkdownIt("commonmark").enable("table")
@@ -317,6 +324,7 @@ def build_site(algorithms: list[Algorithm], out: Path) -> list[Path]:
         for algorithm in algorithms:
             tables = tables_read(algorithm)
             body = md.render(build_fiche(algorithm, lang, tables))
+            body += _attrition(attrition.get(algorithm.id) if attrition else None, lang, threshold)
             body += _code_tables(algorithm)
             page = out / f"{algorithm.id}.{lang}.html"
             written.append(write_text_atomic(page, _page(algorithm.id, body, lang)))
@@ -332,6 +340,30 @@ def build_site(algorithms: list[Algorithm], out: Path) -> list[Path]:
         )
         written.append(write_text_atomic(out / f"index.{lang}.html", _page("sndskit", body, lang)))
     return written
+
+
+def _attrition(runs: dict[str, list[dict]] | None, lang: str, threshold: int) -> str:
+    if not runs:
+        return ""
+    from sndskit.algorithms.disclosure import render_count
+
+    title = (
+        "Attrition sur les données de démonstration (synthétiques)"
+        if lang == "fr"
+        else ("Attrition on the demo data (synthetic)")
+    )
+    parts = [f"<h2>{title}</h2>"]
+    for spec, rows in runs.items():
+        cells = "\n".join(
+            f"<tr><td>{html.escape(r['step'])}</td>"
+            f"<td>{render_count(r['persons'], r['masked'], threshold)}</td></tr>"
+            for r in rows
+        )
+        parts.append(
+            f'<h3>{html.escape(spec)}</h3>\n<table data-attrition="{html.escape(spec)}">\n'
+            f"<tr><th>step</th><th>persons</th></tr>\n{cells}\n</table>"
+        )
+    return "\n".join(parts) + "\n"
 
 
 def _code_tables(algorithm: Algorithm) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -163,6 +164,10 @@ def docs_command(
         bool, typer.Option("--fiches", help="Regenerate README.md / README.en.md in the folder.")
     ] = False,
     site: Annotated[Path | None, typer.Option(help="Build the static catalogue site here.")] = None,
+    data: Annotated[
+        Path | None, typer.Option(help="With --site: run each algorithm here for its attrition.")
+    ] = None,
+    threshold: ThresholdOption = DEFAULT_THRESHOLD,
     root: RootOption = None,
 ) -> None:
     """Regenerate fiches and/or build the static catalogue site (French and English)."""
@@ -174,7 +179,16 @@ def docs_command(
             write_fiches(algorithm)
         console.print(f"fiches written: {len(algorithms)} algorithm(s)")
     if site is not None:
-        written = build_site(algorithms, site)
+        attrition = None
+        if data is not None:
+            with tempfile.TemporaryDirectory() as runs:
+                attrition = {
+                    a.id: run_algorithm(
+                        a, open_data(data), Path(runs) / a.id, threshold=threshold
+                    ).attrition
+                    for a in algorithms
+                }
+        written = build_site(algorithms, site, attrition, threshold)
         console.print(f"site: {len(written)} pages in {site} (index.fr.html, index.en.html)")
 
 
