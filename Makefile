@@ -42,6 +42,12 @@ demo: $(STAMP)
 	$(BIN)/sndskit access edb $(STUDY) --out $(DEMO)/access
 	$(BIN)/sndskit access dossier $(STUDY) --out $(DEMO)/access
 	$(BIN)/sndskit access review $(STUDY) --out $(DEMO)/access
+	$(BIN)/sndskit algo list
+	$(BIN)/sndskit algo lint
+	$(BIN)/sndskit algo run t2d_treated --data $(DEMO)/data --out $(DEMO)/algo_t2d_treated
+	$(BIN)/sndskit algo validate heart_failure --data $(DEMO)/data --out $(DEMO)/algo_heart_failure
+	$(BIN)/sndskit algo export stroke_hospitalised --format boas
+	$(BIN)/sndskit algo docs --site $(DEMO)/algorithms-site --data $(DEMO)/data
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
