@@ -12,7 +12,7 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet --upgrade pip
 
 $(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/pip install --quiet -e ".[dev,spark]"
+	$(BIN)/pip install --quiet -e ".[dev,spark,web]"
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -38,6 +38,7 @@ demo: $(STAMP)
 	$(BIN)/sndskit cohort run $(EXAMPLES)/t2d_treated.yaml --data $(DEMO)/data --out $(DEMO)/t2d_treated
 	$(BIN)/sndskit cohort stats $(DEMO)/t2d_treated --data $(DEMO)/data
 	$(BIN)/sndskit cohort run $(EXAMPLES)/acs_hospitalised.yaml --data $(DEMO)/data --out $(DEMO)/acs_hospitalised
+	@echo "Web app on the demo data: $(BIN)/sndskit web --data $(DEMO)/data  (then open http://127.0.0.1:8765/)"
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
