@@ -193,5 +193,7 @@ def usage_page(request: Request, name: str, data: str):
     folder = settings.open_data(data)
     threshold = settings.threshold
     usage = with_store(summarise_usage, codelist, folder, threshold=threshold)
-    orphans = with_store(find_orphans, codelist, folder, limit=30, threshold=threshold)
+    orphans = with_store(
+        find_orphans, codelist, folder, store=settings.store, limit=30, threshold=threshold
+    )
     return render(request, "codelist_usage.html", usage=usage, orphans=orphans, data=data)
