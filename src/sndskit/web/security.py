@@ -54,7 +54,7 @@ class SecurityMiddleware(BaseHTTPMiddleware):
 
     async def dispatch(self, request: Request, call_next) -> Response:
         host = (request.headers.get("host") or "").rsplit(":", 1)[0].strip("[]")
-        if host not in self.allowed_hosts:
+        if "*" not in self.allowed_hosts and host not in self.allowed_hosts:
             return self._refuse(request, 400, "error.host")
         token = self.settings.token
         new_token = None
