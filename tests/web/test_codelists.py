@@ -29,7 +29,7 @@ STROKE_FORM = {
     "rules-b-id": "hemorragie",
     "rules-b-vocabulary": "CIM10",
     "rules-b-kind": "codes",
-    "rules-b-values": "I61, I62",
+    "rules-b-values": "I64",
 }
 STROKE_YAML = """
 name: stroke_test
@@ -39,7 +39,7 @@ vocabularies: [CIM10]
 include_descendants: true
 rules:
   - {id: infarctus, vocabulary: CIM10, patterns: ["I63*"]}
-  - {id: hemorragie, vocabulary: CIM10, codes: [I61, I62]}
+  - {id: hemorragie, vocabulary: CIM10, codes: [I64]}
 """
 
 
@@ -89,7 +89,14 @@ def test_freeze_then_export_every_format(client, settings, sample_home):
 
 def test_diff_with_a_previous_version(client, settings):
     client.post("/codelists/freeze", data=STROKE_FORM)
-    wider = {**STROKE_FORM, "version": "2.0", "rules-b-values": "I61, I62, I64"}
+    wider = {
+        **STROKE_FORM,
+        "version": "2.0",
+        "rules-c-id": "infarctus_myocarde",
+        "rules-c-vocabulary": "CIM10",
+        "rules-c-kind": "codes",
+        "rules-c-values": "I21",
+    }
     client.post("/codelists/freeze", data=wider)
     old = load_codelist(settings.codelist_path("stroke_test-v1.0"))
     new = load_codelist(settings.codelist_path("stroke_test-v2.0"))

@@ -56,6 +56,7 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
                 value, masked, settings.threshold, lang
             ),
             "path": request.url.path,
+            "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
             **context,
         },
         status_code=status,

@@ -1,0 +1,168 @@
+"""End-to-end tests in headless Chromium (Debian's ``/usr/bin/chromium``, driven by Playwright;
+never a browser download). Each test writes screenshots of the pages it visits into
+``$SNDSKIT_WEB_SCREENSHOTS`` (default: a temporary folder); docs/web.md shows them."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from tests.web.conftest import TREATED_ADULTS
+
+from sndskit.codelists.export import export_codelist
+from sndskit.codelists.model import load_codelist
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-gpu",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (apt)"
+    ),
+]
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture()
+def server(settings):
+    """The app served by uvicorn on a free loopback port, in a thread of this process."""
+    import uvicorn
+
+    from sndskit.web import create_app
+
+    port = _free_port()
+    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="error")
+    app_server = uvicorn.Server(config)
+    thread = threading.Thread(target=app_server.run, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if app_server.started:
+            break
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    app_server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture()
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 860}, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory) -> Path:
+    folder = os.environ.get("SNDSKIT_WEB_SCREENSHOTS")
+    path = Path(folder) if folder else tmp_path_factory.mktemp("screenshots")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def test_search_avc_shows_i63_with_its_reason(server, page, shots):
+    page.goto(server + "/")
+    page.screenshot(path=shots / "home.png")
+    page.goto(server + "/codes")
+    page.fill("input[name=q]", "avc")  # typed: the hits come as you type (htmx)
+    row = page.locator('tr[data-code="CIM10:I63"]')
+    row.wait_for()
+    assert "abréviation" in row.inner_text() and "AVC" in row.inner_text()
+    page.screenshot(path=shots / "codes.png", full_page=True)
+    row.locator("a").first.click()
+    page.wait_for_url(re.compile(r"/codes/concept"))
+    assert "I63" in page.locator("h1").inner_text()
+    page.screenshot(path=shots / "concept.png", full_page=True)
+    page.click("#lang-en")
+    page.wait_for_selector("html[lang=en]")
+    assert "Descendants" in page.content() and "Add to code list" in page.content()
+
+
+def test_catalogue_pages(server, page, shots):
+    page.goto(server + "/catalog")
+    page.screenshot(path=shots / "catalog.png")
+    page.goto(server + "/catalog/search")
+    page.fill("input[name=q]", "code CIP")
+    page.locator("#hits table").wait_for()
+    page.screenshot(path=shots / "catalog_search.png")
+    page.goto(server + "/catalog/tables/ER_PHA_F")
+    page.screenshot(path=shots / "table.png")
+    page.goto(server + "/catalog/join?left=ER_PHA_F&right=IR_BEN_R")
+    assert "JOIN" in page.locator("#join-sql").inner_text()
+    page.screenshot(path=shots / "join.png")
+
+
+def test_build_a_code_list_from_two_rules_freeze_and_download_csv(server, page, shots, settings):
+    page.goto(server + "/codelists/new")
+    page.fill("input[name=name]", "stroke_e2e")
+    page.fill("input[name=description]", "AVC")
+    page.check("input[name=vocabularies][value=CIM10]")
+    for values, kind in (("I63*", "patterns"), ("I64", "codes")):
+        before = page.locator("fieldset.rule").count()
+        page.click("#add-rule")
+        page.locator("fieldset.rule").nth(before).wait_for()
+        rule = page.locator("fieldset.rule").nth(before)
+        rule.locator("input[name$=-id]").fill(f"rule_{before + 1}")
+        rule.locator("select[name$=-kind]").select_option(kind)
+        rule.locator("textarea").fill(values)
+    page.locator('#entries tr[data-code="CIM10:I64"]').wait_for()
+    page.locator('#entries tr[data-code="CIM10:I63"]').wait_for()
+    page.screenshot(path=shots / "codelist_builder.png", full_page=True)
+    page.click("#freeze")
+    page.wait_for_url(re.compile(r"/codelists/view/stroke_e2e-v1\.0$"))
+    page.screenshot(path=shots / "codelist_view.png")
+    with page.expect_download() as info:
+        page.click("#export-csv")
+    download = info.value
+    frozen = load_codelist(settings.codelist_path("stroke_e2e-v1.0"))
+    assert {e.code for e in frozen.entries} >= {"I63", "I630", "I64"}
+    assert Path(download.path()).read_text(encoding="utf-8") == export_codelist(frozen, "csv")
+    assert download.suggested_filename == "stroke_e2e-v1.0.csv"
+
+
+def test_build_a_cohort_run_it_and_see_the_masked_attrition(server, page, shots):
+    page.goto(server + "/cohorts")
+    form = page.locator("#cohort-form")
+    form.locator("input[name=name]").fill("treated_e2e")
+    form.locator("input[name=period_start]").fill("2019-01-01")
+    form.locator("input[name=period_end]").fill("2019-12-31")
+    form.locator("select[name=entry-0-codelist]").select_option("drugs.json")
+    page.locator("#cohort-sql").wait_for()
+    page.wait_for_function(
+        "document.querySelector('#cohort-yaml').textContent.includes('drugs.json')"
+    )
+    assert "Population « treated_e2e »" in page.locator("#method-text").inner_text()
+    page.screenshot(path=shots / "cohort_builder.png", full_page=True)
+    page.click("#run-cohort")
+    page.wait_for_url(re.compile(r"/cohorts/runs/"))
+    page.locator("#flowchart").wait_for(timeout=120_000)
+    boxes = page.locator("#flowchart .box strong").all_inner_texts()
+    assert boxes[-1] == str(TREATED_ADULTS) and "masqué" in boxes
+    page.screenshot(path=shots / "cohort_run.png", full_page=True)
