@@ -4,6 +4,7 @@ never a browser download). Each test writes screenshots of the pages it visits i
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
@@ -41,8 +42,8 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture()
-def server(settings):
+@contextlib.contextmanager
+def _serve(settings):
     """The app served by uvicorn on a free loopback port, in a thread of this process."""
     import uvicorn
 
@@ -60,6 +61,12 @@ def server(settings):
     yield f"http://127.0.0.1:{port}"
     app_server.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture()
+def server(settings):
+    with _serve(settings) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -166,3 +173,38 @@ def test_build_a_cohort_run_it_and_see_the_masked_attrition(server, page, shots)
     boxes = page.locator("#flowchart .box strong").all_inner_texts()
     assert boxes[-1] == str(TREATED_ADULTS) and "masqué" in boxes
     page.screenshot(path=shots / "cohort_run.png", full_page=True)
+
+
+def test_approve_a_mapping_in_the_review_queue_and_see_the_report_change(
+    settings, tmp_path, browser, shots
+):
+    from tests.web.test_omop import MAPPINGS_FILE
+
+    from sndskit.omop import MappingStore, read_mappings
+
+    settings.mappings = tmp_path / "mappings.duckdb"
+    with MappingStore(settings.mappings) as store:
+        store.apply(read_mappings(MAPPINGS_FILE), actor="import", origin="test")
+    with _serve(settings) as url:
+        context = browser.new_context(viewport={"width": 1280, "height": 860})
+        page = context.new_page()
+        page.goto(url + "/omop")
+        cell = page.locator('#coverage tr[data-vocabulary="CIM10"] td.approved')
+        before = int(cell.inner_text())
+        page.screenshot(path=shots / "omop_quality.png", full_page=True)
+        page.click("#open-queue")
+        page.select_option("select[name=status]", "UNCHECKED")
+        page.click("form.inline button")
+        row = page.locator('#queue tr[data-code^="CIM10:"]').first
+        row.wait_for()
+        page.screenshot(path=shots / "omop_queue.png", full_page=True)
+        row.locator("a").click()
+        page.wait_for_url(re.compile(r"/omop/review\?"))
+        page.fill("#reviewer", "dr.martin")
+        page.fill("input[name=comment]", "validé en comité")
+        page.click("#approve")
+        page.locator("#history td", has_text="dr.martin").first.wait_for()
+        page.screenshot(path=shots / "omop_review.png", full_page=True)
+        page.goto(url + "/omop")
+        assert int(cell.inner_text()) == before + 1
+        context.close()

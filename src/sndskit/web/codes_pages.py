@@ -65,20 +65,29 @@ def search_page(
     return render(request, template, hits=hits, vocabularies=VOCABULARIES, **filters)
 
 
-def _concept(store, vocab: str, code: str) -> dict:
-    concept = get_concept(vocab, code, store=store)
-    below = get_descendants(vocab, concept.code, store=store)
-    return {
-        "concept": concept,
-        "ancestors": list(reversed(get_ancestors(vocab, concept.code, store=store))),
-        "related": get_related(concept.vocabulary, concept.code, store=store),
-        "descendants": below[:MAX_DESCENDANTS],
-        "n_descendants": len(below),
-    }
-
-
 @router.get("/concept")
 def concept_page(request: Request, vocab: str, code: str):
-    """One concept: its hierarchy, relations (CIP13 ↔ substance ↔ ATC …), descendants."""
-    data = with_store(_concept, settings_of(request).store, vocab, code)
-    return render(request, "concept.html", **data)
+    """One concept and its place in the hierarchy; its relations (CIP13 ↔ substance ↔ ATC …)
+    and descendants load right after, each in its own request."""
+    store = settings_of(request).store
+    concept = with_store(get_concept, vocab, code, store=store)
+    ancestors = with_store(get_ancestors, concept.vocabulary, concept.code, store=store)
+    return render(request, "concept.html", concept=concept, ancestors=list(reversed(ancestors)))
+
+
+@router.get("/concept/relations")
+def relations_fragment(request: Request, vocab: str, code: str):
+    related = with_store(get_related, vocab, code, store=settings_of(request).store)
+    return render(request, "concept_relations.html", related=related)
+
+
+@router.get("/concept/descendants")
+def descendants_fragment(request: Request, vocab: str, code: str):
+    below = with_store(get_descendants, vocab, code, store=settings_of(request).store)
+    return render(
+        request,
+        "concept_descendants.html",
+        vocab=vocab,
+        descendants=below[:MAX_DESCENDANTS],
+        n_descendants=len(below),
+    )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import time
 from urllib.parse import urlsplit
 
 from fastapi import Request
@@ -74,7 +75,10 @@ class SecurityMiddleware(BaseHTTPMiddleware):
         fresh = csrf is None or len(csrf) < 20
         request.state.csrf = secrets.token_urlsafe(24) if fresh else csrf
         request.state.lang = pick_language(request.cookies.get(LANG_COOKIE))
+        started = time.perf_counter()
         response = await call_next(request)
+        elapsed = (time.perf_counter() - started) * 1000
+        response.headers["Server-Timing"] = f"app;dur={elapsed:.1f}"
         for name, value in HEADERS.items():
             response.headers.setdefault(name, value)
         if fresh:
