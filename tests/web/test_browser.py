@@ -94,19 +94,24 @@ def shots(tmp_path_factory) -> Path:
     return path
 
 
+def _snap(page, shots: Path, name: str, *, full: bool = False) -> None:
+    """A JPEG screenshot (light enough to be kept in docs/img/web)."""
+    page.screenshot(path=shots / f"{name}.jpg", type="jpeg", quality=70, full_page=full)
+
+
 def test_search_avc_shows_i63_with_its_reason(server, page, shots):
     page.goto(server + "/")
-    page.screenshot(path=shots / "home.png")
+    _snap(page, shots, "home")
     page.goto(server + "/codes")
     page.fill("input[name=q]", "avc")  # typed: the hits come as you type (htmx)
     row = page.locator('tr[data-code="CIM10:I63"]')
     row.wait_for()
     assert "abréviation" in row.inner_text() and "AVC" in row.inner_text()
-    page.screenshot(path=shots / "codes.png", full_page=True)
+    _snap(page, shots, "codes", full=True)
     row.locator("a").first.click()
     page.wait_for_url(re.compile(r"/codes/concept"))
     assert "I63" in page.locator("h1").inner_text()
-    page.screenshot(path=shots / "concept.png", full_page=True)
+    _snap(page, shots, "concept", full=True)
     page.click("#lang-en")
     page.wait_for_selector("html[lang=en]")
     assert "Descendants" in page.content() and "Add to code list" in page.content()
@@ -114,16 +119,16 @@ def test_search_avc_shows_i63_with_its_reason(server, page, shots):
 
 def test_catalogue_pages(server, page, shots):
     page.goto(server + "/catalog")
-    page.screenshot(path=shots / "catalog.png")
+    _snap(page, shots, "catalog")
     page.goto(server + "/catalog/search")
     page.fill("input[name=q]", "code CIP")
     page.locator("#hits table").wait_for()
-    page.screenshot(path=shots / "catalog_search.png")
+    _snap(page, shots, "catalog_search")
     page.goto(server + "/catalog/tables/ER_PHA_F")
-    page.screenshot(path=shots / "table.png")
+    _snap(page, shots, "table")
     page.goto(server + "/catalog/join?left=ER_PHA_F&right=IR_BEN_R")
     assert "JOIN" in page.locator("#join-sql").inner_text()
-    page.screenshot(path=shots / "join.png")
+    _snap(page, shots, "join")
 
 
 def test_build_a_code_list_from_two_rules_freeze_and_download_csv(server, page, shots, settings):
@@ -141,10 +146,10 @@ def test_build_a_code_list_from_two_rules_freeze_and_download_csv(server, page, 
         rule.locator("textarea").fill(values)
     page.locator('#entries tr[data-code="CIM10:I64"]').wait_for()
     page.locator('#entries tr[data-code="CIM10:I63"]').wait_for()
-    page.screenshot(path=shots / "codelist_builder.png", full_page=True)
+    _snap(page, shots, "codelist_builder", full=True)
     page.click("#freeze")
     page.wait_for_url(re.compile(r"/codelists/view/stroke_e2e-v1\.0$"))
-    page.screenshot(path=shots / "codelist_view.png")
+    _snap(page, shots, "codelist_view")
     with page.expect_download() as info:
         page.click("#export-csv")
     download = info.value
@@ -166,13 +171,13 @@ def test_build_a_cohort_run_it_and_see_the_masked_attrition(server, page, shots)
         "document.querySelector('#cohort-yaml').textContent.includes('drugs.json')"
     )
     assert "Population « treated_e2e »" in page.locator("#method-text").inner_text()
-    page.screenshot(path=shots / "cohort_builder.png", full_page=True)
+    _snap(page, shots, "cohort_builder", full=True)
     page.click("#run-cohort")
     page.wait_for_url(re.compile(r"/cohorts/runs/"))
     page.locator("#flowchart").wait_for(timeout=120_000)
     boxes = page.locator("#flowchart .box strong").all_inner_texts()
     assert boxes[-1] == str(TREATED_ADULTS) and "masqué" in boxes
-    page.screenshot(path=shots / "cohort_run.png", full_page=True)
+    _snap(page, shots, "cohort_run", full=True)
 
 
 def test_approve_a_mapping_in_the_review_queue_and_see_the_report_change(
@@ -191,20 +196,20 @@ def test_approve_a_mapping_in_the_review_queue_and_see_the_report_change(
         page.goto(url + "/omop")
         cell = page.locator('#coverage tr[data-vocabulary="CIM10"] td.approved')
         before = int(cell.inner_text())
-        page.screenshot(path=shots / "omop_quality.png", full_page=True)
+        _snap(page, shots, "omop_quality", full=True)
         page.click("#open-queue")
         page.select_option("select[name=status]", "UNCHECKED")
         page.click("form.inline button")
         row = page.locator('#queue tr[data-code^="CIM10:"]').first
         row.wait_for()
-        page.screenshot(path=shots / "omop_queue.png", full_page=True)
+        _snap(page, shots, "omop_queue", full=True)
         row.locator("a").click()
         page.wait_for_url(re.compile(r"/omop/review\?"))
         page.fill("#reviewer", "dr.martin")
         page.fill("input[name=comment]", "validé en comité")
         page.click("#approve")
         page.locator("#history td", has_text="dr.martin").first.wait_for()
-        page.screenshot(path=shots / "omop_review.png", full_page=True)
+        _snap(page, shots, "omop_review", full=True)
         page.goto(url + "/omop")
         assert int(cell.inner_text()) == before + 1
         context.close()

@@ -186,3 +186,40 @@ def test_suggestions_and_target_search_with_a_vocabulary(settings, mappings_db, 
         assert re.findall(r"<td><code>(\d+)</code>", table) == [str(s.concept_id) for s in expected]
     found = re.search(r'id="found">(.*?)</table>', page, re.S)[1]
     assert all("diabetes" in name.lower() for name in re.findall(r"</code></td><td>([^<]*)", found))
+
+
+def test_double_review_gives_precision_and_kappa(omop_client, settings, mappings_db):
+    """Six rows judged by two reviewers: agreement 4/6, each says CORRECT 4 times out of 6,
+    so κ = (4/6 − 20/36) / (1 − 20/36) = 0.25 (computed by hand)."""
+    page = omop_client.get("/omop/sample").text
+    with MappingStore(mappings_db, read_only=True) as store:
+        with_target = [m for m in store.mappings() if m.target_concept_id > 0]
+    n_rows = len(re.findall(r'<tr id="sample-\d+">', page))
+    assert 0 < n_rows <= len(with_target)
+    pairs = [
+        ("CORRECT", "CORRECT"),
+        ("CORRECT", "CORRECT"),
+        ("CORRECT", "INCORRECT"),
+        ("INCORRECT", "INCORRECT"),
+        ("CORRECT", "CORRECT"),
+        ("INCORRECT", "CORRECT"),
+    ]
+    for i, (first, second) in enumerate(pairs):
+        response = omop_client.post(
+            "/omop/sample",
+            data={
+                "row": str(i),
+                "reviewer_1": "a",
+                "verdict_1": first,
+                "reviewer_2": "b",
+                "verdict_2": second,
+            },
+        )
+        assert response.status_code == 200
+    page = omop_client.get("/omop/sample").text
+    assert re.search(r'id="kappa">([^<]+)<', page)[1] == "0.25"
+    assert re.search(r'id="unresolved">(\d+)<', page)[1] == "2"
+    saved = (settings.workspace / "omop" / "review_sample.csv").read_text()
+    assert saved.count(",a,") >= 6
+    bad = omop_client.post("/omop/sample", data={"row": "0", "verdict_1": "MAYBE"})
+    assert bad.status_code == 400 and "allowed" in bad.text

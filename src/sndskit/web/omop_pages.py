@@ -7,9 +7,11 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
 from sqlglot import exp
 
 from sndskit.errors import SndskitError
@@ -24,6 +26,13 @@ from sndskit.omop import (
 )
 from sndskit.omop.mappings import group_by_source
 from sndskit.omop.report import headline
+from sndskit.omop.review import (
+    VERDICTS,
+    draw_review_sample,
+    read_review,
+    review_statistics,
+    write_review_sample,
+)
 from sndskit.web.pages import check_choice, redirect, render, settings_of, with_store
 from sndskit.web.security import check_csrf
 
@@ -206,3 +215,57 @@ async def review_action(request: Request):
                 equivalence=Equivalence(equivalence) if equivalence else None,
             )
     return redirect(request, "/omop/review?" + urlencode({"vocab": vocab, "code": code}))
+
+
+# -- double review ------------------------------------------------------------------------
+def _sample_path(request: Request) -> Path:
+    return settings_of(request).workspace / "omop" / "review_sample.csv"
+
+
+def _sample_rows(request: Request) -> list[dict]:
+    """The double-review sample, drawn once from the store (stratified, seed 7), then kept
+    with the verdicts entered on the page."""
+    path = _sample_path(request)
+    if not path.exists():
+        with mapping_store(request) as store:
+            mappings = store.mappings()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_review_sample(draw_review_sample(mappings, 200, seed=7), path)
+    return read_review(path)
+
+
+@router.get("/sample")
+def sample_page(request: Request):
+    """Each sampled mapping with both reviewers' verdicts; precision (95 % CI) and κ."""
+    rows = _sample_rows(request)
+    stats = review_statistics(rows) if any(r["verdict_1"] for r in rows) else None
+    return render(request, "omop_sample.html", rows=rows, stats=stats, verdicts=VERDICTS)
+
+
+@router.get("/sample.csv")
+def sample_csv(request: Request):
+    _sample_rows(request)
+    return Response(
+        _sample_path(request).read_text(encoding="utf-8"),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="review_sample.csv"'},
+    )
+
+
+@router.post("/sample", dependencies=[Depends(check_csrf)])
+async def sample_verdicts(request: Request):
+    """Record the verdicts of one sampled row (reviewer 1, reviewer 2, final)."""
+    form = await request.form()
+    rows = _sample_rows(request)
+    try:
+        row = rows[int(str(form.get("row", "")))]
+    except (ValueError, IndexError):
+        raise SndskitError("no such row of the sample", field="row") from None
+    for column in ("verdict_1", "verdict_2", "verdict_final"):
+        value = str(form.get(column, "")).strip().upper()
+        row[column] = check_choice(value, ["", *VERDICTS], column) if value else ""
+    for column in ("reviewer_1", "reviewer_2", "comment"):
+        row[column] = str(form.get(column, row.get(column, ""))).strip()
+    with _MAPPINGS_LOCK:
+        write_review_sample(rows, _sample_path(request))
+    return redirect(request, "/omop/sample")
