@@ -136,7 +136,7 @@ def main() -> None:
             config = build_config(
                 {"patients": args.patients, "start_year": 2019, "end_year": 2022, "seed": 7}
             )
-            generate(config, Path(tmp) / "data", workers=2)
+            generate(config, Path(tmp) / "data", store=store_path(home), workers=2)
             data = {"synth": Path(tmp) / "data"}
         settings = WebSettings(store=store_path(home), workspace=Path(tmp) / "ws", data_dirs=data)
         client = TestClient(create_app(settings), base_url="http://127.0.0.1")

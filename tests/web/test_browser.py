@@ -111,6 +111,8 @@ def test_search_avc_shows_i63_with_its_reason(server, page, shots):
     row.locator("a").first.click()
     page.wait_for_url(re.compile(r"/codes/concept"))
     assert "I63" in page.locator("h1").inner_text()
+    page.locator("#descendants").wait_for()  # loaded after the page by htmx
+    assert page.locator("#descendants tbody tr").count() == 2  # I630, I639 in the sample
     _snap(page, shots, "concept", full=True)
     page.click("#lang-en")
     page.wait_for_selector("html[lang=en]")
