@@ -105,6 +105,14 @@ def test_run_shows_the_masked_attrition(client):
     assert shown == [str(everyone), "masqué", "masqué", adults, adults]
     counts = re.search(r'id="counts">(.*?)</table>', page, re.S)[1]
     assert re.findall(r'<td class="num">([^<]*)</td>', counts) == [str(TREATED_ADULTS)]
+    rates = re.search(r'id="rates">(.*?)</table>', page, re.S)[1]
+    row = re.search(r"<tr><td>2019</td><td>hommes</td><td>40-64</td>(.*?)</tr>", rates, re.S)[1]
+    cells = re.findall(r'<td class="num">([^<]*)</td>', row)
+    assert cells[0] == cells[2] == str(TREATED_ADULTS)  # all incident and prevalent in 2019
+    for figure in ("attrition", "rates"):
+        image = client.get(f"{target}/{figure}.png")
+        assert image.status_code == 200 and image.content[:4] == b"\x89PNG"
+    assert client.get(f"{target}/cohort.png").status_code == 400  # nothing else is served
 
 
 def test_run_refuses_data_outside_the_allow_list(client, tmp_path):

@@ -4,18 +4,22 @@ masked attrition flowchart and counts. Person-level results never reach a page."
 
 from __future__ import annotations
 
+import threading
 import time
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.responses import FileResponse
 
 from sndskit.codelists.model import Codelist
 from sndskit.cohorts.compiler import DIALECTS
 from sndskit.cohorts.describe import describe_cohort
+from sndskit.cohorts.figures import plot_attrition, plot_rates
 from sndskit.cohorts.runner import plan_cohort, resolve_codelists, run_cohort
 from sndskit.cohorts.spec import SOURCE_VOCABULARIES, CohortSpec
+from sndskit.cohorts.stats import summarise_rates
 from sndskit.errors import SndskitError
 from sndskit.specs import load_spec
 from sndskit.web.codelist_pages import library_names
@@ -25,6 +29,8 @@ from sndskit.web.pages import check_choice, redirect, render, settings_of, with_
 from sndskit.web.security import check_csrf
 
 router = APIRouter(prefix="/cohorts")
+FIGURES = ("attrition", "rates")
+_FIGURES_LOCK = threading.Lock()
 
 
 def _examples_dir() -> Path:
@@ -110,8 +116,25 @@ async def run(request: Request):
             threshold=settings.threshold,
             progress=job.progress,
         )
+        job.progress("rates", 1, 1)
+        rates = summarise_rates(
+            out,
+            data,
+            first_year=spec.period.start.year,
+            last_year=spec.period.end.year,
+            threshold=settings.threshold,
+        )
+        with _FIGURES_LOCK:  # pyplot keeps global state
+            plot_attrition(out / "attrition.csv", out / "attrition.png", spec.name)
+            plot_rates(rates, out / "rates.png", spec.name)
         # Only masked aggregates are kept for the page: never the person-level table.
-        return {"attrition": result.attrition, "counts": result.counts, "name": spec.name}
+        return {
+            "attrition": result.attrition,
+            "counts": result.counts,
+            "rates": [r for r in rates if r["age_band"] != "unknown"],
+            "name": spec.name,
+            "out": out,
+        }
 
     job = request.app.state.jobs.start(spec.name, work)
     return redirect(request, f"/cohorts/runs/{job.id}")
@@ -121,6 +144,16 @@ async def run(request: Request):
 def run_page(request: Request, job_id: str):
     job = request.app.state.jobs.get(job_id)
     return render(request, "cohort_run.html", job=job)
+
+
+@router.get("/runs/{job_id}/{figure}.png")
+def run_figure(request: Request, job_id: str, figure: str):
+    """The run's attrition or rates figure (drawn from masked aggregates only)."""
+    job = request.app.state.jobs.get(job_id)
+    check_choice(figure, FIGURES, "figure")
+    if not job.finished or job.error:
+        raise SndskitError("the run has no figure yet", field="run")
+    return FileResponse(job.result["out"] / f"{figure}.png", media_type="image/png")
 
 
 @router.get("/runs/{job_id}/status")
