@@ -61,6 +61,14 @@ PAGES = [
     "/codelists", "/codelists/new?base=stroke", "/cohorts", "/omop",
 ]  # fmt: skip
 
+FORM = {
+    "name": "t2d_bench", "period_start": "2020-01-01", "period_end": "2022-12-31",
+    "entry-0-source": "drug_dispensing", "entry-0-codelist": "t2d_drugs", "at_least": "3",
+    "within_days": "365", "distinct_dates": "on", "index": "first", "age_min": "18",
+    "exit_at": "end_of_study", "quality_filters": "cnam", "flux_lag_months": "6",
+    "finess_duplicates": "finess_46", "dialect": "duckdb",
+}  # fmt: skip
+
 
 def server_ms(response, allowed=(200,)) -> float:
     """The server-side time; 400 is allowed for typed prefixes ("a" is only a stop-word)."""
@@ -88,18 +96,18 @@ def latency(client: TestClient, rounds: int) -> None:
     print(f"page loads ({len(pages)} requests): {summary(pages)}")
     slow = sorted(((server_ms(client.get(u)), u) for u in PAGES), reverse=True)[:3]
     print("slowest pages: " + ", ".join(f"{u} {ms:.0f} ms" for ms, u in slow))
+    headers = {"X-CSRF-Token": client.cookies["sndskit_csrf"], "HX-Request": "true"}
+    previews = [
+        server_ms(client.post("/cohorts/preview", data=FORM, headers=headers))
+        for _ in range(rounds)
+    ]
+    print(f"cohort preview (YAML + method + SQL, t2d_drugs resolved): {summary(previews)}")
 
 
 def during_run(client: TestClient, data_name: str) -> None:
     """Poll the run page and search codes while a cohort runs; time each answer."""
     client.get("/")
-    form = {
-        "name": "t2d_bench", "period_start": "2020-01-01", "period_end": "2022-12-31",
-        "entry-0-source": "drug_dispensing", "entry-0-codelist": "t2d_drugs", "at_least": "3",
-        "within_days": "365", "distinct_dates": "on", "index": "first", "age_min": "18",
-        "exit_at": "end_of_study", "quality_filters": "cnam", "flux_lag_months": "6",
-        "finess_duplicates": "finess_46", "data": data_name,
-    }  # fmt: skip
+    form = {**FORM, "data": data_name}
     headers = {"X-CSRF-Token": client.cookies["sndskit_csrf"], "HX-Request": "true"}
     started = time.perf_counter()
     job_url = client.post("/cohorts/run", data=form, headers=headers).headers["HX-Redirect"]

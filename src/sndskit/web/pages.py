@@ -12,6 +12,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from sndskit.errors import SndskitError
 from sndskit.web.disclosure import shown_count
 from sndskit.web.i18n import LANGUAGES, translate
 from sndskit.web.settings import WebSettings
@@ -85,8 +86,6 @@ def split_values(text: str | None) -> list[str]:
 
 def check_choice(value: str, allowed, field: str) -> str:
     """``value`` if it is one of ``allowed``, else a clear error listing them."""
-    from sndskit.errors import SndskitError
-
     if value not in allowed:
         raise SndskitError(f"unknown value {value!r}", field=field, allowed=list(allowed))
     return value
