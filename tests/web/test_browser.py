@@ -95,8 +95,8 @@ def shots(tmp_path_factory) -> Path:
 
 
 def _snap(page, shots: Path, name: str, *, full: bool = False) -> None:
-    """A JPEG screenshot (light enough to be kept in docs/img/web)."""
-    page.screenshot(path=shots / f"{name}.jpg", type="jpeg", quality=70, full_page=full)
+    """A PNG screenshot of the page (``full``: its whole height)."""
+    page.screenshot(path=shots / f"{name}.png", full_page=full)
 
 
 def test_search_avc_shows_i63_with_its_reason(server, page, shots):

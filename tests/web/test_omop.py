@@ -223,3 +223,18 @@ def test_double_review_gives_precision_and_kappa(omop_client, settings, mappings
     assert saved.count(",a,") >= 6
     bad = omop_client.post("/omop/sample", data={"row": "0", "verdict_1": "MAYBE"})
     assert bad.status_code == 400 and "allowed" in bad.text
+
+
+def test_quality_report_includes_the_double_review(omop_client, settings):
+    omop_client.get("/omop/sample")
+    for i, verdict in enumerate(["CORRECT", "CORRECT", "INCORRECT"]):
+        omop_client.post(
+            "/omop/sample", data={"row": str(i), "verdict_1": verdict, "verdict_2": verdict}
+        )
+    from sndskit.omop import read_review, review_statistics
+
+    stats = review_statistics(read_review(settings.workspace / "omop" / "review_sample.csv"))
+    page = html.unescape(omop_client.get("/omop").text)
+    p = stats["precision"]
+    shown = re.search(r'id="report-precision">([^<]+)<', page)[1]
+    assert shown == f"{p['estimate']:.3f} ({p['low']:.3f}–{p['high']:.3f})"

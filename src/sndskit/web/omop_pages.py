@@ -69,8 +69,17 @@ def vocabulary(request: Request) -> Iterator:
 
 
 def _report(request: Request, mappings: list[Mapping]) -> dict:
+    """The library's report, with the verdicts entered on the double-review page if any."""
+    sample = _sample_path(request)
+    review = read_review(sample) if sample.exists() else None
     with vocabulary(request) as vocab:
-        return with_store(assess_quality, mappings, vocab=vocab, store=settings_of(request).store)
+        return with_store(
+            assess_quality,
+            mappings,
+            vocab=vocab,
+            store=settings_of(request).store,
+            review=review if review and any(r["verdict_1"] for r in review) else None,
+        )
 
 
 @router.get("")
