@@ -58,6 +58,7 @@ class WebSettings:
     vocabulary: Path | None = None
 
     def __post_init__(self) -> None:
+        self.store, self.workspace = Path(self.store), Path(self.workspace)
         if not is_loopback(self.host) and not self.token:
             self.token = secrets.token_urlsafe(24)
         for sub in ("codelists", "runs"):
