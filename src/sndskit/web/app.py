@@ -27,8 +27,8 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     """The web app for ``settings`` (default: the store of ``$SNDSKIT_HOME``, no data).
 
     >>> app = create_app(WebSettings(workspace=__import__("tempfile").mkdtemp()))
-    >>> sorted({r.path for r in app.routes} & {"/", "/codes", "/catalog"})
-    ['/', '/catalog', '/codes']
+    >>> app.url_path_for("home"), app.url_path_for("concept_page")
+    ('/', '/codes/concept')
     """
     settings = settings or WebSettings()
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, title="sndskit")
