@@ -128,3 +128,26 @@ def test_cohort_codelists_only_from_the_offered_names(client, tmp_path):
     for ref in (str(outside), "../../evil.json", "../codelists/drugs.json"):
         page = client.post("/cohorts/preview", data={**FORM, "entry-0-codelist": ref}).text
         assert "field 'codelist'" in html.unescape(page)
+
+
+def test_a_failing_run_shows_its_message(settings, synth_data, tmp_path):
+    """A data folder holding only the beneficiaries: the run page names the missing table,
+    without a traceback."""
+    import shutil
+
+    from tests.web.conftest import CsrfClient
+
+    from sndskit.web import create_app
+
+    partial = tmp_path / "partial"
+    partial.mkdir()
+    for entry in synth_data.glob("IR_BEN_R*"):
+        copy = shutil.copytree if entry.is_dir() else shutil.copy
+        copy(entry, partial / entry.name)
+    settings.data_dirs["partial"] = partial
+    client = CsrfClient(create_app(settings))
+    response = client.post("/cohorts/run", data={**FORM, "data": "partial"})
+    target = response.headers.get("HX-Redirect")
+    page = _wait(client, target) if target else response.text
+    assert 'role="alert"' in page and "Traceback" not in page
+    assert "ER_PRS_F" in page or "ER_PHA_F" in page

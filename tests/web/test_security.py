@@ -166,3 +166,21 @@ def test_concurrent_searches_give_the_sequential_answers(client, sample_home):
     assert len(results) == len(queries)
     for q, codes in results.values():
         assert codes == expected[q]
+
+
+PAGES = [
+    "/", "/catalog", "/catalog/search?q=date", "/catalog/tables/IR_BEN_R",
+    "/catalog/join?left=ER_PHA_F&right=IR_BEN_R", "/catalog/nomenclatures/IR_ALD_V",
+    "/codes?q=avc", "/codes/concept?vocab=CIM10&code=I63", "/codelists", "/codelists/new",
+    "/codelists/view/drugs", "/cohorts", "/omop",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_every_page_renders_in_both_languages(client, lang):
+    client.get(f"/lang/{lang}")
+    other = {"fr": "Code lists", "en": "Listes de codes"}[lang]
+    for url in PAGES:
+        page = client.get(url)
+        assert page.status_code == 200, url
+        assert f'<html lang="{lang}">' in page.text and other not in page.text, url
