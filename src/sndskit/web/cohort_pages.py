@@ -1,6 +1,7 @@
 """Cohort builder: a form writing the YAML, the French method text and the SQL per dialect
 updating as you edit; runs on an allowed data folder in the background with progress; the
-masked attrition flowchart and counts. Person-level results never reach a page."""
+masked attrition flowchart, counts, incidence and prevalence, and their figures.
+Person-level results never reach a page."""
 
 from __future__ import annotations
 
