@@ -12,7 +12,7 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet --upgrade pip
 
 $(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/pip install --quiet -e ".[dev,spark]"
+	$(BIN)/pip install --quiet -e ".[dev,spark,web]"
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -48,6 +48,7 @@ demo: $(STAMP)
 	$(BIN)/sndskit algo validate heart_failure --data $(DEMO)/data --out $(DEMO)/algo_heart_failure
 	$(BIN)/sndskit algo export stroke_hospitalised --format boas
 	$(BIN)/sndskit algo docs --site $(DEMO)/algorithms-site --data $(DEMO)/data
+	@echo "Web app on the demo data: $(BIN)/sndskit web --data $(DEMO)/data  (then open http://127.0.0.1:8765/)"
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
