@@ -29,6 +29,7 @@ from sndskit.io import replace_directory
 from sndskit.omop.etl import tables as t
 from sndskit.omop.etl.cdm import arrow_schema, cdm_fields
 from sndskit.omop.etl.codemap import CODE_MAP_SCHEMA, write_code_map
+from sndskit.omop.etl.publish import write_quality
 from sndskit.omop.etl.sql import for_dialect
 from sndskit.omop.etl.staging import build_staging, compile_context
 from sndskit.privacy import DEFAULT_THRESHOLD
@@ -108,9 +109,7 @@ def _fetch(engine, table: str) -> pa.Table:
     rows = engine.rows(f"cdm_{table}", fields)
     rows.sort(key=lambda r: tuple((v is None, v) for v in r[:1]))
     schema = arrow_schema(table)
-    arrays = [
-        pa.array([r[i] for r in rows], type=schema.field(i).type) for i in range(len(fields))
-    ]
+    arrays = [pa.array([r[i] for r in rows], type=schema.field(i).type) for i in range(len(fields))]
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
@@ -125,10 +124,9 @@ def run_etl(
     spark_master: str | None = None,
     progress: Progress | None = None,
     extra_manifest: dict | None = None,
+    vocab_db: Path | None = None,
 ) -> dict:
     """Convert ``data`` to CDM 5.4 tables in ``out``; returns the manifest."""
-    from sndskit.omop.etl.checks import write_quality
-
     options = options or EtlOptions()
     notify = progress or (lambda *_: None)
     started = time.perf_counter()
@@ -183,7 +181,8 @@ def run_etl(
             "timings_seconds": {"total": round(time.perf_counter() - started, 3), **timings},
             **(extra_manifest or {}),
         }
-        write_quality(staging_dir, options.threshold)
+        dqd = write_quality(staging_dir, options.threshold, vocab_db)
+        manifest["quality"] = dqd["Overview"]
         (staging_dir / "_etl" / "manifest.json").write_text(
             json.dumps(manifest, indent=2, ensure_ascii=False, default=str) + "\n",
             encoding="utf-8",
