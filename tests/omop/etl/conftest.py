@@ -100,14 +100,19 @@ def _concepts(vocab_db: Path) -> dict[str, list[int]]:
 def etl_mappings(etl_data, vocab_db) -> list[Mapping]:
     dp1, dp2, dp3, cip = _frequent_codes(etl_data)
     concepts = _concepts(vocab_db)
-    approved = MappingStatus.APPROVED
+    rows = [
+        ("CIM10", dp1, concepts["condition"][0]),
+        ("CIM10", dp2, concepts["condition"][0]),
+        ("CIM10", dp2, concepts["condition"][1]),
+        ("CIM10", dp3, concepts["non_standard"][0]),
+        ("CIP13", cip, concepts["drug"][0]),
+    ]
     return [
-        Mapping(source_vocabulary="CIM10", source_code=dp1, target_concept_id=concepts["condition"][0], status=approved),
-        Mapping(source_vocabulary="CIM10", source_code=dp2, target_concept_id=concepts["condition"][0], status=approved),
-        Mapping(source_vocabulary="CIM10", source_code=dp2, target_concept_id=concepts["condition"][1], status=approved),
-        Mapping(source_vocabulary="CIM10", source_code=dp3, target_concept_id=concepts["non_standard"][0], status=approved),
-        Mapping(source_vocabulary="CIP13", source_code=cip, target_concept_id=concepts["drug"][0], status=approved),
-    ]  # fmt: skip
+        Mapping(
+            source_vocabulary=v, source_code=c, target_concept_id=t, status=MappingStatus.APPROVED
+        )
+        for v, c, t in rows
+    ]
 
 
 def _source_ids(store: Path) -> dict[tuple[str, str], int]:
