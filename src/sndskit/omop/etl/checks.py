@@ -162,14 +162,14 @@ def _field_checks(con, table: str, concept_checks: bool):
                 _violations(table, unknown) if concept_checks else None,
                 None,
             )
-            if f.fk_domain and concept_checks:
+            if f.fk_domain:
                 wrong = (
                     exp.select("concept_id")
                     .from_(exp.table_("concept", db="vocab"))
                     .where(exp.column("domain_id").neq(literal(f.fk_domain)))
                 )
                 query = _violations(table, exp.and_(col.neq(literal(0)), col.isin(query=wrong)))
-                yield "fkDomain", f.name, query, None
+                yield "fkDomain", f.name, query if concept_checks else None, None
         if (table, f.name) in PLAUSIBLE:
             low, high = PLAUSIBLE[(table, f.name)]
             yield "plausibleValueLow", f.name, _violations(table, col < literal(low)), None
@@ -188,20 +188,18 @@ def _concept_checks(table: str, concept_checks: bool):
         zero = exp.and_(zero, cause)
         denominator = _violations(table, cause.copy())
     yield "standardConceptRecordCompleteness", main, _violations(table, zero), denominator
-    if concept_checks:
-        bad = (
-            exp.select("concept_id")
-            .from_(exp.table_("concept", db="vocab"))
-            .where(
-                exp.or_(
-                    exp.func("coalesce", exp.column("standard_concept"), literal("")).neq(
-                        literal("S")
-                    ),
-                    exp.column("invalid_reason").is_(exp.null()).not_(),
-                )
+    bad = (
+        exp.select("concept_id")
+        .from_(exp.table_("concept", db="vocab"))
+        .where(
+            exp.or_(
+                exp.func("coalesce", exp.column("standard_concept"), literal("")).neq(literal("S")),
+                exp.column("invalid_reason").is_(exp.null()).not_(),
             )
         )
-        yield "isStandardValidConcept", main, _violations(table, col.isin(query=bad)), None
+    )
+    query = _violations(table, col.isin(query=bad)) if concept_checks else None
+    yield "isStandardValidConcept", main, query, None
 
 
 def _date_checks(table: str):
