@@ -38,6 +38,7 @@ demo: $(STAMP)
 	$(BIN)/sndskit cohort run $(EXAMPLES)/t2d_treated.yaml --data $(DEMO)/data --out $(DEMO)/t2d_treated
 	$(BIN)/sndskit cohort stats $(DEMO)/t2d_treated --data $(DEMO)/data
 	$(BIN)/sndskit cohort run $(EXAMPLES)/acs_hospitalised.yaml --data $(DEMO)/data --out $(DEMO)/acs_hospitalised
+	$(BIN)/sndskit omop etl --data $(DEMO)/data --out $(DEMO)/omop
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -91,3 +91,43 @@ def build_code_map(
 def write_code_map(table: pa.Table, path: Path) -> Path:
     pq.write_table(table, path)
     return path
+
+
+def vocabulary_version(vocab: duckdb.DuckDBPyConnection | None) -> str:
+    """The Athena release (``VOCABULARY`` row ``None``), as cdm_source records it."""
+    if vocab is None:
+        return "unknown"
+    try:
+        row = vocab.execute(
+            "SELECT vocabulary_version FROM vocabulary WHERE vocabulary_id = 'None'"
+        ).fetchone()
+    except duckdb.Error:
+        return "unknown"
+    return (row[0] if row and row[0] else "unknown")[:20]
+
+
+def prepare_code_map(
+    mappings: Iterable[Mapping],
+    source_ids: dict[tuple[str, str], int],
+    *,
+    vocab: duckdb.DuckDBPyConnection | None = None,
+    store: Path | None = None,
+) -> tuple[pa.Table, dict]:
+    """The code map and what it holds (codes, targets, targets dropped as non-standard)."""
+    targets, dropped = standard_targets(mappings, vocab)
+    table = build_code_map(targets, source_ids, pack_sizes(store))
+    summary = {
+        "codes": len(
+            {
+                (v, c)
+                for v, c in zip(
+                    table["vocabulary"].to_pylist(), table["code"].to_pylist(), strict=True
+                )
+            }
+        ),
+        "codes_with_target": len(targets),
+        "targets_dropped_not_standard": dropped,
+        "source_concepts": len(source_ids),
+        "cip13_pack_sizes": sum(1 for u in table["units"].to_pylist() if u),
+    }
+    return table, summary

@@ -21,6 +21,7 @@ from typing import Literal
 import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlglot import exp
 
 from sndskit import __version__
 from sndskit.engines.datasource import DataFolder
@@ -191,3 +192,31 @@ def run_etl(
         return manifest
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def export_duckdb(out: Path, db: Path) -> Path:
+    """The written tables in a DuckDB database with the official 5.4 DDL (built beside the
+    target and renamed over it)."""
+    import duckdb
+
+    from sndskit.io import atomic_path
+    from sndskit.omop.etl.cdm import ddl
+
+    with atomic_path(db, suffix=".duckdb") as tmp:
+        tmp.unlink()  # DuckDB creates its own file
+        con = duckdb.connect(str(tmp))
+        try:
+            for name in CDM_TABLES:
+                con.execute(ddl(name).sql("duckdb"))
+                insert = exp.Insert(
+                    this=exp.to_table(name),
+                    expression=exp.select("*").from_(
+                        exp.func(
+                            "read_parquet", exp.Literal.string(str(Path(out) / f"{name}.parquet"))
+                        )
+                    ),
+                )
+                con.execute(insert.sql("duckdb"))
+        finally:
+            con.close()
+    return db
