@@ -189,3 +189,66 @@ def test_person_count_is_not_pseudonym_count(converted):
     )
     assert pseudonyms > len(converted.table("person"))
     assert pc.count_distinct(ben.column("BEN_IDT_ANO")).as_py() >= len(converted.table("person"))
+
+
+def _kept_stays(converted) -> dict[tuple[str, str], dict]:
+    """Stays expected after the PMSI rules, computed from the raw tables and the planted traps:
+    no error GHM, no inter-establishment session (SEJ_TYP B), no return-code or placeholder
+    pseudonym, not under a duplicated AP-HP/AP-HM/HCL FINESS (46-code list), and a pseudonym
+    the beneficiary table knows (with a valid NIR)."""
+    from sndskit.cohorts.context import finess_duplicates
+
+    trapped = {(r["ETA_NUM"], r["RSA_NUM"]) for r in converted.truth("traps_pmsi")}
+    finess = set(finess_duplicates("finess_46"))
+    ben = converted.raw("IR_BEN_R").to_pylist()
+    known = {b["BEN_NIR_PSA"] for b in ben if b["BEN_CDI_NIR"] in VALID_CDI}
+    kept = {}
+    for year in (18, 19, 20):
+        patients = {
+            (c["ETA_NUM"], c["RSA_NUM"]): c for c in converted.raw(f"T_MCO{year}C").to_pylist()
+        }
+        for stay in converted.raw(f"T_MCO{year}B").to_pylist():
+            key = (stay["ETA_NUM"], stay["RSA_NUM"])
+            patient = patients.get(key)
+            if key in trapped or stay["ETA_NUM"] in finess or patient is None:
+                continue
+            if patient["NIR_ANO_17"] in known:
+                kept[key] = {**patient, "year": year}
+    return kept
+
+
+def test_inpatient_visits_are_the_stays_kept_by_the_pmsi_rules(converted):
+    expected = _kept_stays(converted)
+    inpatient = etl_concepts()["visit"]["inpatient"]
+    found = {
+        tuple(r["visit_source_value"].split(":"))
+        for r in converted.table("visit_occurrence")
+        if r["visit_concept_id"] == inpatient
+    }
+    assert found == set(expected)
+    assert len(found) > 100
+
+
+def test_pmsi_acts_dated_entry_plus_delay(converted):
+    from datetime import timedelta
+
+    kept = _kept_stays(converted)
+    source = {p["person_id"]: p["person_source_value"] for p in converted.table("person")}
+    found = {
+        (source[r["person_id"]], r["procedure_date"], r["procedure_source_value"])
+        for r in converted.table("procedure_occurrence")
+    }
+    pseudonym = {b["BEN_NIR_PSA"]: b["BEN_IDT_ANO"] for b in converted.raw("IR_BEN_R").to_pylist()}
+    checked = 0
+    for year in (18, 19, 20):
+        for act in converted.raw(f"T_MCO{year}A").to_pylist():
+            stay = kept.get((act["ETA_NUM"], act["RSA_NUM"]))
+            if stay is None or stay["year"] != year:
+                continue
+            day = stay["EXE_SOI_DTD"].date() + timedelta(days=act["ENT_DAT_DEL"] or 0)
+            person = pseudonym[stay["NIR_ANO_17"]]
+            if person in _unresolvable(converted):
+                continue
+            assert (person, day, act["CDC_ACT"]) in found
+            checked += 1
+    assert checked > 100

@@ -120,6 +120,7 @@ def build_staging(ctx: CompileContext) -> Staging:
     _pmsi_steps(staging)
     _ald_and_death(staging)
     staging.add("etl_stays", "MCO stays after the PMSI filters", _stays(staging))
+    staging.add("etl_procedure_pmsi", "CCAM acts of the kept stays, dated", _acts(staging))
     staging.add("etl_dcir_visits", "DCIR lines grouped into visits", _dcir_visits(staging))
     return staging
 
@@ -145,8 +146,6 @@ def _pmsi_steps(staging: Staging) -> None:
     staging.add(
         "etl_diagnoses", "PMSI diagnoses DP, DR, DAS (every code)", _events(diagnoses, "pmsi")
     )
-    acts = ev.pmsi_procedure_events(ctx, [ALL_CODES]) if ctx.pmsi_years else []
-    staging.add("etl_procedure_pmsi", "PMSI CCAM acts (every code)", _events(acts, "pmsi"))
 
 
 def _ald_and_death(staging: Staging) -> None:
@@ -371,3 +370,55 @@ def _dcir_visits(staging: Staging) -> exp.Expression:
     if ctx.on("dcir_regularisations"):
         query = query.having(exp.Sum(this=exp.column("PRS_ACT_QTE", "p")) > literal(0))
     return query
+
+
+def _acts(staging: Staging) -> exp.Expression:
+    """CCAM acts of the kept stays (etl_stays: the PMSI filters applied), dated at the stay
+    entry + ENT_DAT_DEL days (primer §5), with the stay's visit id."""
+    from sndskit.omop.etl.sql import stable_id
+
+    ctx, parts = staging.ctx, []
+    for year in ctx.pmsi_years or []:
+        table = instantiate("T_MCOaaA", year)
+        if not ctx.has(table):
+            continue
+        ctx.use(table, "ENT_DAT_DEL")
+        delay = exp.func("coalesce", exp.cast(exp.column("ENT_DAT_DEL", "a"), "INT"), literal(0))
+        day = exp.cast(
+            exp.DateAdd(this=exp.column("start_date", "s"), expression=delay, unit=exp.var("DAY")),
+            "DATE",
+        )
+        stay = exp.and_(
+            exp.column("eta_num", "s").eq(ctx.text("a", table, "ETA_NUM")),
+            exp.column("rsa_num", "s").eq(ctx.text("a", table, "RSA_NUM")),
+            exp.column("year", "s").eq(literal(year)),
+        )
+        code = ctx.text("a", table, "CDC_ACT")
+        parts.append(
+            exp.select(
+                exp.column("person_id", "s"),
+                exp.alias_(day, "event_date"),
+                exp.alias_(code, "code"),
+                exp.alias_(
+                    stable_id(
+                        literal("MCO"),
+                        *(exp.column(k, "s") for k in ("eta_num", "rsa_num", "year")),
+                    ),
+                    "visit_occurrence_id",
+                ),
+            )
+            .from_(exp.to_table(table).as_("a"))
+            .join(exp.to_table("etl_stays").as_("s"), on=stay)
+            .where(code.copy().is_(exp.null()).not_())
+        )
+    if parts:
+        return union_all(parts)
+    columns = (
+        ("person_id", "VARCHAR"),
+        ("event_date", "DATE"),
+        ("code", "VARCHAR"),
+        ("visit_occurrence_id", "BIGINT"),
+    )
+    return exp.select(*(exp.alias_(exp.cast(exp.null(), t), n) for n, t in columns)).where(
+        exp.false()
+    )

@@ -354,40 +354,35 @@ def drug_exposure() -> exp.Expression:
 
 
 def procedure_occurrence() -> exp.Select:
-    """CCAM acts of DCIR and PMSI; an act on the same person, day and code in both (private
-    clinics) is kept once, as the PMSI's."""
+    """CCAM acts of DCIR and PMSI (act date = entry + ENT_DAT_DEL); an act on the same person,
+    day and code in both (private clinics) is kept once, as the PMSI's."""
     types, visits = etl_concepts()["type"], etl_concepts()["visit"]
+    no_visit = exp.alias_(exp.cast(exp.null(), "BIGINT"), "visit_occurrence_id")
     both = union_all(
         [
-            exp.select(
-                "person_id", "event_date", "code", exp.alias_(literal("DCIR"), "source")
-            ).from_("etl_procedure_dcir"),
-            exp.select(
-                "person_id", "event_date", "code", exp.alias_(literal("PMSI"), "source")
-            ).from_("etl_procedure_pmsi"),
+            exp.select("person_id", "event_date", "code", exp.alias_(literal("DCIR"), "source"),
+                       no_visit).from_("etl_procedure_dcir"),
+            exp.select("person_id", "event_date", "code", exp.alias_(literal("PMSI"), "source"),
+                       "visit_occurrence_id").from_("etl_procedure_pmsi"),
         ]
-    )
+    )  # fmt: skip
     rows = (
         exp.select(
-            "person_id",
-            "event_date",
-            "code",
+            "person_id", "event_date", "code",
             exp.alias_(exp.Max(this=_c("source")), "source"),
+            exp.alias_(exp.Min(this=_c("visit_occurrence_id")), "stay_visit"),
             exp.alias_(_pid(), "pid"),
         )
         .from_(both.subquery("b"))
         .group_by("person_id", "event_date", "code")
-    )
+    )  # fmt: skip
     from_pmsi = _c("source", "e").eq(literal("PMSI"))
     query = cdm_select(
         "procedure_occurrence",
         {
             "procedure_occurrence_id": stable_id(
-                literal("procedure"),
-                _c("person_id", "e"),
-                _c("event_date", "e"),
-                _c("code", "e"),
-                _c("concept_id", "c"),
+                literal("procedure"), _c("person_id", "e"), _c("event_date", "e"),
+                _c("code", "e"), _c("concept_id", "c"),
             ),
             "person_id": _c("pid", "e"),
             "procedure_concept_id": _coalesce0(_c("concept_id", "c")),
@@ -396,16 +391,14 @@ def procedure_occurrence() -> exp.Select:
                 ifs=[exp.If(this=from_pmsi, true=literal(types["claim_discharge"]))],
                 default=literal(types["claim"]),
             ),
-            "visit_occurrence_id": exp.Case(
-                ifs=[exp.If(this=from_pmsi.copy(), true=_c("visit_occurrence_id", "vi"))],
-                default=_c("visit_occurrence_id", "vo"),
+            "visit_occurrence_id": exp.func(
+                "coalesce", _c("stay_visit", "e"), _c("visit_occurrence_id", "vo")
             ),
             "procedure_source_value": _c("code", "e"),
             "procedure_source_concept_id": _coalesce0(_c("source_concept_id", "c")),
         },
-    ).from_(rows.subquery("e"))
+    ).from_(rows.subquery("e"))  # fmt: skip
     query = _map_join(query, "CCAM", _c("code", "e"))
-    query = _visit_link(query, "vi", _c("event_date", "e"), [visits["inpatient"]])
     return _visit_link(
         query, "vo", _c("event_date", "e"), [visits["outpatient"], visits["telehealth"]]
     )
