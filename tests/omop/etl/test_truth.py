@@ -275,3 +275,56 @@ def test_pmsi_acts_dated_entry_plus_delay(converted):
             assert (person, day, act["CDC_ACT"]) in found
             checked += 1
     assert checked > 100
+
+
+FLUX_KEYS = ("FLX_DIS_DTD", "FLX_TRT_DTD", "FLX_EMT_TYP", "FLX_EMT_NUM", "FLX_EMT_ORD",
+             "ORG_CLE_NUM", "DCT_ORD_NUM", "PRS_ORD_NUM", "REM_TYP_AFF")  # fmt: skip
+
+
+def _keys(table, where=None) -> set[tuple]:
+    rows = table.select(list(FLUX_KEYS) + ([where[0]] if where else [])).to_pylist()
+    return {tuple(r[k] for k in FLUX_KEYS) for r in rows if not where or r[where[0]] == where[1]}
+
+
+def test_dcir_visits_and_their_reimbursed_amounts(converted):
+    """DCIR lines after the cnam filters (information lines, no nature, TAA), grouped by
+    person, care date, provider and visit kind; groups netting to ≤ 0 dropped; amounts in
+    cents. Computed line by line in Python from the raw tables."""
+    concepts = etl_concepts()["visit"]
+    tele = set(etl_concepts()["teleconsultation_natures"])
+    ben = converted.raw("IR_BEN_R").to_pylist()
+    person = {}
+    for b in ben:
+        if b["BEN_CDI_NIR"] in VALID_CDI:
+            key = (b["BEN_NIR_PSA"], b["BEN_RNG_GEM"])
+            person[key] = min(person.get(key, b["BEN_IDT_ANO"]), b["BEN_IDT_ANO"])
+    taa = _keys(converted.raw("ER_ETE_F"), ("ETE_IND_TAA", 1))
+    pharmacy, lab = _keys(converted.raw("ER_PHA_F")), _keys(converted.raw("ER_BIO_F"))
+    groups: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+    for line in converted.raw("ER_PRS_F").to_pylist():
+        who = person.get((line["BEN_NIR_PSA"], line["BEN_RNG_GEM"]))
+        key = tuple(line[k] for k in FLUX_KEYS)
+        if (
+            who is None
+            or 71 in (line["DPN_QLF"], line["PRS_DPN_QLP"])
+            or line["BSE_PRS_NAT"] == 0
+            or key in taa
+            or line["EXE_SOI_DTD"].year < 2006
+        ):
+            continue
+        kind = (
+            "pharmacy" if key in pharmacy
+            else "laboratory" if key in lab
+            else "telehealth" if line["PRS_NAT_REF"] in tele
+            else "outpatient"
+        )  # fmt: skip
+        group = groups[(who, line["EXE_SOI_DTD"], line["PFS_EXE_NUM"], concepts[kind])]
+        group[0] += line["PRS_ACT_QTE"]
+        group[1] += round(line["BSE_REM_MNT"] * 100)
+    kept = {k: cents for k, (quantity, cents) in groups.items() if quantity > 0}
+    costs = converted.table("cost")
+    assert len(costs) == len(kept)
+    assert round(sum(c["paid_by_payer"] for c in costs) * 100) == sum(kept.values())
+    visits = [v for v in converted.table("visit_occurrence") if v["visit_source_value"] == "DCIR"]
+    assert Counter(v["visit_concept_id"] for v in visits) == Counter(k[3] for k in kept)
+    assert {c["cost_event_id"] for c in costs} == {v["visit_occurrence_id"] for v in visits}

@@ -47,6 +47,7 @@ CDM_TABLES = (
     "measurement",
     "care_site",
     "provider",
+    "cost",
     "cdm_source",
 )
 
@@ -98,6 +99,7 @@ def plan_tables(options: EtlOptions) -> list[tuple[str, object]]:
         ("cdm_measurement", t.measurement()),
         ("cdm_care_site", t.care_site()),
         ("cdm_provider", t.provider()),
+        ("cdm_cost", t.cost()),
         (
             "cdm_cdm_source",
             t.cdm_source(options.release_date.isoformat(), options.vocabulary_version),

@@ -64,7 +64,7 @@ def for_dialect(query: exp.Expression, dialect: str) -> exp.Expression:
 
     def rewrite(node: exp.Expression) -> exp.Expression:
         if isinstance(node, exp.Anonymous) and node.name == _HEX_TO_BIGINT:
-            value = node.expressions[0]
+            value = for_dialect(node.expressions[0], dialect)  # ids of ids
             if dialect == "spark":
                 converted = exp.func("conv", value, literal(16), literal(10))
                 return exp.cast(converted, "BIGINT")

@@ -279,6 +279,16 @@ def _detail_keys(ctx: CompileContext, table: str, alias: str) -> exp.Expression:
     )
 
 
+def _cents(ctx: CompileContext, table: str, column: str) -> exp.Expression:
+    """Sum of an amount in whole cents (exact, whatever the order of the sum); NULL when the
+    column is absent. Regularisation lines carry negative amounts and net out."""
+    if not _has(ctx, table, column):
+        return exp.cast(exp.null(), "BIGINT")
+    ctx.use(table, column)
+    cents = exp.Round(this=exp.Mul(this=exp.column(column, "p"), expression=literal(100)))
+    return exp.Sum(this=exp.cast(cents, "BIGINT"))
+
+
 def _dcir_visits(staging: Staging) -> exp.Expression:
     """One row per (person, care date, executing provider, visit concept) with the DCIR
     quality filters of the preset; visits whose quantities net to ≤ 0 are dropped."""
@@ -298,6 +308,8 @@ def _dcir_visits(staging: Staging) -> exp.Expression:
                     ("specialty", "VARCHAR"),
                     ("visit_concept_id", "INT"),
                     ("lines", "BIGINT"),
+                    ("paid_cents", "BIGINT"),
+                    ("charge_cents", "BIGINT"),
                 )
             )
         ).where(exp.false())
@@ -342,6 +354,8 @@ def _dcir_visits(staging: Staging) -> exp.Expression:
             exp.alias_(exp.Min(this=specialty), "specialty"),
             exp.alias_(concept, "visit_concept_id"),
             exp.alias_(exp.Count(this=exp.Star()), "lines"),
+            exp.alias_(_cents(ctx, prs, "BSE_REM_MNT"), "paid_cents"),
+            exp.alias_(_cents(ctx, prs, "PRS_PAI_MNT"), "charge_cents"),
         )
         .join(
             exp.to_table("nir_person").as_("m"),

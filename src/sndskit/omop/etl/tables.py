@@ -466,6 +466,29 @@ def provider() -> exp.Select:
     return _first_target(_map_join(query, "SPE", _c("specialty", "e")), "e", "c")
 
 
+def cost() -> exp.Select:
+    """Amounts of the DCIR visits: the compulsory scheme's reimbursement (BSE_REM_MNT) as
+    ``paid_by_payer``, the expense (PRS_PAI_MNT) as ``total_charge``, in euros."""
+    visit_id = stable_id(literal("DCIR"), "person_id", "visit_date", "provider", "visit_concept_id")
+    euros = {
+        name: exp.Div(this=exp.cast(_c(column), "DOUBLE"), expression=literal(100.0))
+        for name, column in (("paid_by_payer", "paid_cents"), ("total_charge", "charge_cents"))
+    }
+    return cdm_select(
+        "cost",
+        {
+            "cost_id": stable_id(literal("cost"), visit_id.copy()),
+            "cost_event_id": visit_id,
+            "cost_domain_id": literal("Visit"),
+            "cost_type_concept_id": etl_concepts()["type"]["claim"],
+            "currency_concept_id": etl_concepts()["currency"],
+            "total_charge": euros["total_charge"],
+            "total_paid": euros["paid_by_payer"].copy(),
+            "paid_by_payer": euros["paid_by_payer"],
+        },
+    ).from_("etl_dcir_visits")
+
+
 def cdm_source(release: str, vocabulary_version: str) -> exp.Select:
     return cdm_select(
         "cdm_source",
