@@ -34,12 +34,17 @@ def test_layout_is_one_folder_per_table_and_one_file_per_part(tmp_path, synth_ho
         ]
     truth = sorted(p.name for p in (out / "truth").iterdir())
     assert truth == [
+        "ald",
+        "ald_in_force",
+        "biology",
         "conditions",
+        "deaths",
         "dispensings",
         "exposures",
         "identities",
         "manifest.json",
         "persons",
+        "procedures",
         "stays",
         "traps_ald",
         "traps_dcir",

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 
 from sndskit.catalog import Catalog
 from sndskit.synthetic.arrays import day, keyed_hash
@@ -125,9 +126,12 @@ def build_context(
         key = (str(Path(store_path).resolve()), stat.st_mtime_ns, stat.st_size)
     codes = _resolve_codes(key, str(store_path) if store_path else None, tuple(config.modules))
     atc_codes = sorted(set(codes.boxes.drug_atc))
+    schemas = TableSchemas.from_catalog(catalog)
+    if config.nabm_as_integer:  # the official schema's type: 0592 is written 592
+        schemas = schemas.with_type("ER_BIO_F", "BIO_PRS_IDE", pa.int64())
     return GenerationContext(
         config=config,
-        schemas=TableSchemas.from_catalog(catalog),
+        schemas=schemas,
         population=codes.population,
         care=codes.care,
         modules=codes.modules,

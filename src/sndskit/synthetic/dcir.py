@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from sndskit.synthetic.arrays import group_starts, month_index, month_start
+from sndskit.synthetic.arrays import day, group_starts, month_index, month_start
 from sndskit.synthetic.context import GenerationContext
 from sndskit.synthetic.dcir_tables import AGGREGATED_KINDS, DcirFrame, DcirResult, build_tables
 from sndskit.synthetic.events import (
     BIOLOGY,
     CONSULTATIONS,
+    F_ARCHIVE_CANCEL,
+    F_ARCHIVE_DUPLICATE,
     F_INFO71,
     F_REG_CANCEL,
     F_REG_DUPLICATE,
@@ -27,12 +29,14 @@ from sndskit.synthetic.events import (
     PHARMACY,
     SPECIALIST,
     STAY_FEE,
+    STAY_SESSION,
     SURGERY_FEE,
     TECH_ACT,
     UCD,
 )
 from sndskit.synthetic.pmsi import PmsiResult
 from sndskit.synthetic.population import Population
+from sndskit.synthetic.spec import ARCHIVE_YEAR
 
 
 def build_dcir(
@@ -41,10 +45,9 @@ def build_dcir(
     pop: Population,
     lines: dict[str, np.ndarray],
     pmsi: PmsiResult,
-    first_acts: dict[int, int],
     chunk: int,
 ) -> DcirResult:
-    lines = _attach_hospital_lines(ctx, rng, lines, pmsi, first_acts)
+    lines = _attach_hospital_lines(ctx, rng, lines, pmsi)
     keep = (lines["date"] >= ctx.start) & (lines["date"] <= ctx.end)
     keep &= lines["date"] <= pop.death[lines["person"]]
     lines = {k: v[keep] for k, v in lines.items()}
@@ -54,7 +57,7 @@ def build_dcir(
 
 
 # -- lines from hospital stays -------------------------------------------------------------
-def _attach_hospital_lines(ctx, rng, lines, pmsi: PmsiResult, first_acts) -> dict[str, np.ndarray]:
+def _attach_hospital_lines(ctx, rng, lines, pmsi: PmsiResult) -> dict[str, np.ndarray]:
     s = pmsi.stays
     true = s["trap"] == 0
     eta_of_stay = np.full(max(int(s["id"].max(initial=-1)) + 1, 1), -1, dtype=np.int32)
@@ -100,22 +103,32 @@ def _attach_hospital_lines(ctx, rng, lines, pmsi: PmsiResult, first_acts) -> dic
             module=s["module"][idx][with_ucd],
         )
     )
-    # physicians' fees of private-clinic stays with an act (legitimate, ETE_IND_TAA = 2)
-    private = np.flatnonzero(true & s["private"] & (s["kind"] != 4))
-    act = np.array([first_acts.get(int(i), -1) for i in s["id"][private]], dtype=np.int32)
-    private, act = private[act >= 0], act[act >= 0]
-    extra.append(
-        _lines(
-            person=s["person"][private],
-            date=s["admission"][private],
-            kind=SURGERY_FEE,
-            code=act,
-            eta=s["eta"][private],
-            stay=s["id"][private],
-            module=s["module"][private],
-        )
-    )
+    extra.append(_private_clinic_acts(ctx, rng, pmsi))
     return _concat(lines, extra)
+
+
+def _private_clinic_acts(ctx, rng, pmsi: PmsiResult) -> dict[str, np.ndarray]:
+    """Physicians' fees of private-clinic stays: each act also billed in ER_CAM_F.
+
+    Dated on the act's day (stay entry + ENT_DAT_DEL), like the PMSI act: one act, two
+    sources (legitimate lines, ``ETE_IND_TAA = 2``).
+    """
+    s, a = pmsi.stays, pmsi.acts
+    stay = a["stay"]
+    billed = (s["trap"][stay] == 0) & s["private"][stay] & (s["kind"][stay] != STAY_SESSION)
+    billed &= rng.random(len(stay)) < ctx.config.traps.private_act_in_dcir
+    act = np.flatnonzero(billed)
+    stay = stay[act]
+    return _lines(
+        person=s["person"][stay],
+        date=s["admission"][stay] + a["offset"][act],
+        kind=SURGERY_FEE,
+        code=a["code"][act],
+        eta=s["eta"][stay],
+        stay=s["id"][stay],
+        module=s["module"][stay],
+        act=act,
+    )
 
 
 def _lines(**cols) -> dict[str, np.ndarray]:
@@ -136,6 +149,8 @@ def _lines(**cols) -> dict[str, np.ndarray]:
         "lag_extra": np.broadcast_to(
             np.asarray(cols.get("lag_extra", 0), dtype=np.int8), (n,)
         ).copy(),
+        "flux": np.broadcast_to(np.asarray(cols.get("flux", -1), dtype=np.int32), (n,)).copy(),
+        "act": np.broadcast_to(np.asarray(cols.get("act", -1), dtype=np.int32), (n,)).copy(),
     }
     return out
 
@@ -244,7 +259,36 @@ def _plant_line_traps(ctx: GenerationContext, rng, pop: Population, lines) -> di
         cancel["group"] = groups + k
         cancel["lag_extra"] = rng.integers(1, 4, k).astype(np.int8)
         extra += [spurious, cancel]
-    return _concat(lines, extra) if extra else lines
+    lines = _concat(lines, extra) if extra else lines
+    return _plant_archive_cancellations(ctx, rng, lines)
+
+
+def _plant_archive_cancellations(ctx: GenerationContext, rng, lines) -> dict[str, np.ndarray]:
+    """A 2012 dispensing billed twice in a 2012 flux, the duplicate cancelled in 2013.
+
+    Netting within one generation of tables (archive ``ER_PHA_F_2012``, then ``ER_PHA_F``)
+    keeps the duplicate: quantities must be summed over the union of generations.
+    """
+    first, last = day(f"{ARCHIVE_YEAR - 1}-01-01"), day(f"{ARCHIVE_YEAR - 1}-11-30")
+    date = lines["date"]
+    true_drug = (lines["kind"] == PHARMACY) & (lines["flags"] == 0)
+    candidates = np.flatnonzero(true_drug & (date >= first) & (date <= last))
+    chosen = candidates[rng.random(len(candidates)) < ctx.config.traps.archive_cancellation]
+    k = len(chosen)
+    if k == 0:
+        return lines
+    dup = {key: v[chosen].copy() for key, v in lines.items()}
+    dup["flags"][:] = F_ARCHIVE_DUPLICATE
+    dup["episode"][:] = -1
+    dup["group"] = _new_groups(lines, k)
+    dup["flux"] = (month_index(dup["date"]) + 1).astype(np.int32)  # still a 2012 flux
+    cancel = {key: v.copy() for key, v in dup.items()}
+    cancel["flags"][:] = F_ARCHIVE_CANCEL
+    cancel["qty"] = -dup["qty"]
+    cancel["group"] = dup["group"] + k
+    january = int(month_index(np.array([day(f"{ARCHIVE_YEAR}-01-01")]))[0])
+    cancel["flux"] = (january + rng.integers(0, 3, k)).astype(np.int32)
+    return _concat(lines, [dup, cancel])
 
 
 def _random_person_days(ctx, rng, pop: Population, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -304,6 +348,8 @@ def _decomptes(ctx: GenerationContext, rng, pop: Population, lines, chunk: int) 
     first_line = np.flatnonzero(dct_start)
     lag += lines["lag_extra"][first_line]
     care_month = month_index(lines["date"][first_line])
+    forced = lines["flux"][first_line]
+    lag = np.where(forced >= 0, forced - care_month, lag)
     flx_dis = month_start(care_month + lag).astype(np.int32)
     flx_trt = np.maximum(flx_dis - rng.integers(1, 21, n_dct), lines["date"][first_line]).astype(
         np.int32

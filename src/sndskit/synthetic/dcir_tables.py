@@ -22,6 +22,7 @@ from sndskit.synthetic.context import GenerationContext
 from sndskit.synthetic.dcir_truth import (
     slice_rows,
     truth_dispensings,
+    truth_lines,
     truth_traps,
 )
 from sndskit.synthetic.events import (
@@ -48,6 +49,7 @@ from sndskit.synthetic.population import CDI_CODES, Population
 from sndskit.synthetic.schema import build_table
 
 AGGREGATED_KINDS = (PHARMACY, BIOLOGY, UCD)
+CAM_KINDS = (IMAGING, TECH_ACT, SURGERY_FEE)  # lines with a CCAM act in ER_CAM_F
 UCD_PRICE = 450.0
 
 #                kind: (price, reimbursement rate %, PSE_ACT_NAT or 0)
@@ -85,6 +87,8 @@ class DcirResult:
     tables: dict[str, pa.Table]
     truth_dispensings: dict[str, np.ndarray | pa.Array]
     truth_traps: dict[str, np.ndarray | pa.Array]
+    truth_biology: dict[str, np.ndarray | pa.Array]
+    truth_procedures: dict[str, np.ndarray | pa.Array]  # ER_CAM_F lines (town and clinic)
 
 
 def build_tables(
@@ -157,7 +161,7 @@ def build_tables(
     prescriber = np.where(
         prescribed, np.where(row["module"] > 0, _prescriber(ctx, row["module"]), 1), 0
     )
-    death = pop.death[person]
+    death = pop.recorded_death[person]
     dead = death < NO_DATE
     psa = pop.nir_psa()
     org_flat, org_off = _org_table(ctx)
@@ -266,9 +270,13 @@ def build_tables(
         detail_ord,
         cip7_only,
     )
-    truth_disp = truth_dispensings(ctx, lines, keys, line_row, line_flux_year, detail_ord)
+    located = (ctx, lines, keys, line_row, line_flux_year, detail_ord)
     return DcirResult(
-        tables=_physical_names(ctx, tables), truth_dispensings=truth_disp, truth_traps=trap_rows
+        tables=_physical_names(ctx, tables),
+        truth_dispensings=truth_dispensings(*located),
+        truth_traps=trap_rows,
+        truth_biology=truth_lines(*located, (BIOLOGY,), "ER_BIO_F"),
+        truth_procedures=truth_lines(*located, CAM_KINDS, "ER_CAM_F"),
     )
 
 
@@ -319,7 +327,7 @@ def _details(
         tables, "ER_BIO_F", build_table(ctx.schemas["ER_BIO_F"], bio, len(sel)), line_flux_year[sel]
     )
 
-    sel = np.flatnonzero(np.isin(kind, (IMAGING, TECH_ACT, SURGERY_FEE)) & (lines["code"] >= 0))
+    sel = np.flatnonzero(np.isin(kind, CAM_KINDS) & (lines["code"] >= 0))
     cam = cols_for(sel)
     cam.update(
         {
@@ -390,17 +398,16 @@ def _add(tables, template: str, table: pa.Table, flux_year: np.ndarray) -> None:
 
 
 def _physical_names(ctx: GenerationContext, tables) -> dict[str, pa.Table]:
-    """Split by flux year when the flux years before ``dcir_archive_before`` are archived."""
+    """Rows of flux years before ``dcir_suffixed_before`` go to ``TEMPLATE_AAAA`` tables."""
     out: dict[str, pa.Table] = {}
-    cutoff = ctx.config.dcir_archive_before
+    cutoff = ctx.config.dcir_suffixed_before
     for template, parts in tables.items():
         for table, year in parts:
-            if cutoff is None or not (year < cutoff).any():
-                out[template] = _append(out.get(template), table)
-                continue
-            recent = year >= cutoff
-            out[template] = _append(out.get(template), table.filter(pa.array(recent)))
-            for y in np.unique(year[~recent]):
+            suffixed = np.zeros(len(year), bool) if cutoff is None else year < cutoff
+            if not ctx.config.dcir_yearly_tables:
+                kept = table if not suffixed.any() else table.filter(pa.array(~suffixed))
+                out[template] = _append(out.get(template), kept)
+            for y in np.unique(year[suffixed]):
                 name = f"{template}_{int(y)}"
                 out[name] = _append(out.get(name), table.filter(pa.array(year == y)))
     return out

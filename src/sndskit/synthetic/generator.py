@@ -121,9 +121,14 @@ def _check_replaceable(out: Path) -> None:
 def expected_tables(ctx: GenerationContext) -> dict[str, pa.Schema]:
     """Every table a part writes (possibly empty): name → schema."""
     cfg = ctx.config
-    names: dict[str, pa.Schema] = {t: ctx.schemas[t] for t in REFERENTIAL_TABLES + DCIR_TABLES}
-    cutoff = cfg.dcir_archive_before
+    names: dict[str, pa.Schema] = {t: ctx.schemas[t] for t in REFERENTIAL_TABLES}
+    if cfg.writes_ben_archive:
+        names["IR_BEN_R_ARC"] = ctx.schemas["IR_BEN_R"]
+    cutoff = cfg.dcir_suffixed_before
+    if not cfg.dcir_yearly_tables:
+        names.update({t: ctx.schemas[t] for t in DCIR_TABLES})
     if cutoff is not None and cfg.start_year < cutoff:
+        # flux arrive up to 27 months after the end of the period
         for year in range(cfg.start_year, min(cutoff - 1, cfg.end_year + 3) + 1):
             for t in DCIR_TABLES:
                 names[f"{t}_{year}"] = ctx.schemas[t]
@@ -215,8 +220,8 @@ def run_part(
                 writer.write(name, table)
             for name, table in output.truth.items():
                 writer.write(f"truth/{name}", table)
-                if name.startswith("traps_") and table.num_rows:
-                    for item in pc.value_counts(table["trap"]).to_pylist():
+                if (name.startswith("traps_") or name == "deaths") and table.num_rows:
+                    for item in pc.value_counts(table["trap"].drop_null()).to_pylist():
                         key = f"{name.removeprefix('traps_')}.{item['values']}"
                         traps[key] = traps.get(key, 0) + item["counts"]
             del output

@@ -34,13 +34,14 @@ RET_BOOL_COLUMNS = ("NIR_RET", "SEX_RET", "SEJ_RET", "FHO_RET", "PMS_RET")
 RET_SINCE_2013 = ("COH_NAI_RET", "COH_SEX_RET")
 INVALID_NIR = ("xxxxxxxxxxxxxxxxx", "XXXXXXXXXXXXXXXXD", "XXXXXXXXXXXXXXXXS")
 # trap codes in the stays table
-T_NONE, T_DUPLICATE, T_ERROR_GHM, T_RET, T_INVALID_NIR, T_SEJ_TYP_B = range(6)
+T_NONE, T_DUPLICATE, T_ERROR_GHM, T_RET, T_INVALID_NIR, T_SEJ_TYP_B, T_RET_NULL = range(7)
 TRAP_NAMES = {
     T_DUPLICATE: "duplicate_geographic_finess",
     T_ERROR_GHM: "error_ghm",
     T_RET: "ret_code",
     T_INVALID_NIR: "invalid_nir_ano",
     T_SEJ_TYP_B: "sej_typ_b",
+    T_RET_NULL: "ret_null",
 }
 
 
@@ -50,6 +51,7 @@ class PmsiResult:
     stays: dict[str, np.ndarray]  # final stays (with keys, traps), for truth and DCIR echoes
     rsa: np.ndarray
     eta: np.ndarray  # hospital index
+    acts: dict[str, np.ndarray]  # CCAM acts: stay (position in stays), code, offset (days)
 
 
 def build_pmsi(
@@ -96,7 +98,7 @@ def build_pmsi(
     das_stay, das_code = _associated_diagnoses(ctx, rng, pop, s, conditions)
     act_rows = _acts(s, acts)
     tables = _tables(ctx, rng, pop, s, das_stay, das_code, act_rows)
-    return PmsiResult(tables=tables, stays=s, rsa=rsa, eta=s["eta"])
+    return PmsiResult(tables=tables, stays=s, rsa=rsa, eta=s["eta"], acts=act_rows)
 
 
 # -- hospitals ---------------------------------------------------------------------------
@@ -168,6 +170,7 @@ def _plant_traps(ctx, rng, pop: Population, s, conditions) -> dict[str, np.ndarr
         (T_ERROR_GHM, traps.error_ghm),
         (T_RET, traps.ret_code),
         (T_INVALID_NIR, traps.invalid_nir_ano),
+        (T_RET_NULL, traps.ret_null),
     ):
         k = int(rng.binomial(n_true, rate)) if n_true else 0
         if k:
@@ -224,7 +227,7 @@ def _spurious(ctx, rng, pop: Population, conditions, k: int, trap: int) -> dict[
     dept = pop.department[person]
     eta = np.array(ctx.hospitals.by_department_public)[dept, rng.integers(0, 3, k)]
     ret = np.full(k, -1, dtype=np.int8)
-    if trap == T_RET:
+    if trap in (T_RET, T_RET_NULL):
         since_2013 = years_of(admission + los) >= 2013
         n_cols = np.where(
             since_2013, len(RET_BOOL_COLUMNS) + 1 + len(RET_SINCE_2013), len(RET_BOOL_COLUMNS) + 1
@@ -378,13 +381,17 @@ def _tables(ctx, rng, pop: Population, s, das_stay, das_code, acts) -> dict[str,
         "SEQ_RUM": np.ones(n, dtype=np.int64),
     }
     ret_true = {c: np.zeros(n, dtype=bool) for c in RET_BOOL_COLUMNS + RET_SINCE_2013}
+    ret_null = {c: ~since_2013 if c in RET_SINCE_2013 else np.zeros(n, bool) for c in ret_true}
+    ret_null["NAI_RET"] = np.zeros(n, dtype=bool)
     nai_ret = np.full(n, "0", dtype=object)
+    null_trap = s["trap"] == T_RET_NULL
     for code, name in enumerate((*RET_BOOL_COLUMNS, "NAI_RET", *RET_SINCE_2013)):
         sel = s["ret"] == code
+        ret_null[name] |= sel & null_trap
         if name == "NAI_RET":
-            nai_ret[sel] = "1"
+            nai_ret[sel & ~null_trap] = "1"
         else:
-            ret_true[name][sel] = True
+            ret_true[name][sel & ~null_trap] = True
     c = {
         "ETA_NUM": eta_str,
         "RSA_NUM": rsa_str,
@@ -399,17 +406,16 @@ def _tables(ctx, rng, pop: Population, s, das_stay, das_code, acts) -> dict[str,
         "EXE_SOI_AMF": yearmonth(discharge),
         "ENT_AM": yearmonth(s["admission"]),
         "SOR_AM": yearmonth(discharge),
-        "NAI_RET": nai_ret,
+        "NAI_RET": (nai_ret, ret_null["NAI_RET"]),
         "DAT_RET": np.full(n, "0", dtype=object),
-        "RNG_NAI": pop.id_rng[identity].astype(np.int64),
-        "RNG_BEN": digits(pop.id_rng[identity], 3),
+        # birth rank not transmitted reliably: twins cannot be told apart in PMSI
+        "RNG_NAI": np.ones(n, dtype=np.int64),
+        "RNG_BEN": np.full(n, "001", dtype=object),
         "SEJ_NUM": (s["rsa"] % 100_000).astype(np.int64),
         "ETA_NUM_RET": np.zeros(n, dtype=bool),
     }
-    for name in RET_BOOL_COLUMNS:
-        c[name] = ret_true[name]
-    for name in RET_SINCE_2013:
-        c[name] = (ret_true[name], ~since_2013)
+    for name in RET_BOOL_COLUMNS + RET_SINCE_2013:
+        c[name] = (ret_true[name], ret_null[name])
     d = {
         "ETA_NUM": eta_str.take(pa.array(das_stay)),
         "RSA_NUM": rsa_str.take(pa.array(das_stay)),

@@ -53,6 +53,8 @@ class Population:
     main_identity: np.ndarray  # per person
     second_identity: np.ndarray  # per person, -1
     seed: int
+    # BEN_DCD_DTE as IR_BEN_R and DCIR hold it (NO_DATE when not recorded): see deaths.py
+    recorded_death: np.ndarray | None = None
 
     def age(self, days: np.ndarray | int, persons: np.ndarray | None = None) -> np.ndarray:
         birth = self.birth if persons is None else self.birth[persons]

@@ -73,6 +73,13 @@ class TableSchemas:
     def __getitem__(self, template: str) -> pa.Schema:
         return self.schemas[template]
 
+    def with_type(self, template: str, column: str, typ: pa.DataType) -> TableSchemas:
+        """A copy where ``template.column`` has the Arrow type ``typ``."""
+        schema = self.schemas[template]
+        i = schema.get_field_index(column)
+        changed = schema.set(i, pa.field(column, typ)) if i >= 0 else schema
+        return TableSchemas({**self.schemas, template: changed})
+
 
 def build_table(schema: pa.Schema, columns: dict[str, object], n: int) -> pa.Table:
     """A table of ``schema`` from the generated columns; absent columns are all null.

@@ -36,6 +36,7 @@ MAX_AUTO_PARTS = 16
 MAX_CHUNKS = 10_000  # FLX_EMT_ORD (4 digits) and RSA_NUM (10 digits) carry the chunk number
 FIRST_YEAR = 2006  # DCIR ↔ PMSI linkage through the pseudonym works from 2006
 LAST_YEAR = 2035
+ARCHIVE_YEAR = 2013  # IR_BEN_R_ARC: beneficiaries without care since 2013
 
 
 class _Strict(BaseModel):
@@ -152,6 +153,55 @@ class TrapRates(_Strict):
         description="per person: an IR_IMB_R exoneration that is not an ALD "
         "(IMB_ETM_NAT 11, 12 or 13: work accident, occupational disease, invalidity)",
     )
+    ald_other_exonerating: float = Field(
+        0.1,
+        ge=0,
+        le=1,
+        description="per disease-module ALD registration: registered under the other "
+        "exonerating motives, IMB_ETM_NAT 43 (off-list condition) or 45 (polypathology), "
+        "IMB_ALD_NUM 99, instead of 41",
+    )
+    ald_non_exonerating: float = Field(
+        0.1,
+        ge=0,
+        le=1,
+        description="per disease-module case without an ALD: an IR_IMB_R row with the "
+        "condition's code under a non-exonerating motive (IMB_ETM_NAT 47, 55 or 21)",
+    )
+    ald_end_null: float = Field(
+        0.3,
+        ge=0,
+        le=1,
+        description="per open-ended ALD registration: IMB_ALD_DTF NULL instead of 1600-01-01",
+    )
+    death_not_in_ir_ben_r: float = Field(
+        0.05,
+        ge=0,
+        le=1,
+        description="per death: IR_BEN_R.BEN_DCD_DTE (and the DCIR copy) left at 1600-01-01; "
+        "the death is still in KI_CCI_R (only there when out of hospital)",
+    )
+    death_only_in_pmsi: float = Field(
+        0.2,
+        ge=0,
+        le=1,
+        description="per in-hospital death: neither BEN_DCD_DTE nor KI_CCI_R, only the "
+        "stay's SOR_MOD = 9",
+    )
+    archive_cancellation: float = Field(
+        0.05,
+        ge=0,
+        le=1,
+        description="per true drug line of January-November 2012: an erroneous duplicate "
+        "in a 2012 flux (archive table ER_PHA_F_2012) cancelled in a 2013 flux (ER_PHA_F)",
+    )
+    private_act_in_dcir: float = Field(
+        0.9,
+        ge=0,
+        le=1,
+        description="per CCAM act of a private-clinic stay: also billed in DCIR (ER_CAM_F) "
+        "on the act date, stay entry + ENT_DAT_DEL (one act, two sources)",
+    )
     # -- PMSI --------------------------------------------------------------------------
     duplicate_institution_share: float = Field(
         0.35,
@@ -185,6 +235,14 @@ class TrapRates(_Strict):
         le=0.2,
         description="per true stay: an inter-establishment service copy (SEJ_TYP = 'B') in "
         "another hospital",
+    )
+    ret_null: float = Field(
+        0.0,
+        ge=0,
+        le=0.2,
+        description="per true stay: an extra stay with one linkage return code NULL "
+        "(invalid: only '0' is valid); off by default until the cohort engine treats NULL "
+        "as invalid (issue #11), e.g. 0.002",
     )
 
 
@@ -220,6 +278,21 @@ class GeneratorConfig(_Strict):
         le=LAST_YEAR + 3,
         description="flux years before this one go to archive tables ER_PRS_F_AAAA …; "
         "None writes every flux year to ER_PRS_F",
+    )
+    dcir_yearly_tables: bool = Field(
+        False,
+        description="HDH project extract layout: DCIR as one table per flux year "
+        "(ER_PRS_F_2019, ER_PHA_F_2020, …) for every year, instead of ER_PRS_F",
+    )
+    nabm_as_integer: bool = Field(
+        False,
+        description="write ER_BIO_F.BIO_PRS_IDE as an integer column, as the official "
+        "schema types it: NABM codes below 1000 lose their zero padding (0592 → 592)",
+    )
+    archive_beneficiaries: bool = Field(
+        True,
+        description="persons without care since 2013 (dead before 2013) are in "
+        "IR_BEN_R_ARC only, not in IR_BEN_R",
     )
     finess_duplicates_all_years: bool = Field(
         False,
@@ -264,6 +337,20 @@ class GeneratorConfig(_Strict):
     @property
     def years(self) -> list[int]:
         return list(range(self.start_year, self.end_year + 1))
+
+    @property
+    def writes_ben_archive(self) -> bool:
+        """Whether IR_BEN_R_ARC is written (its persons died before 2013)."""
+        return self.archive_beneficiaries and self.start_year < ARCHIVE_YEAR
+
+    @property
+    def dcir_suffixed_before(self) -> int | None:
+        """Flux years before this one are written to ``TEMPLATE_AAAA`` tables (None: none).
+
+        The archive tables before ``dcir_archive_before``, or every year with
+        ``dcir_yearly_tables`` (HDH project extracts).
+        """
+        return LAST_YEAR + 10 if self.dcir_yearly_tables else self.dcir_archive_before
 
     @property
     def effective_part_size(self) -> int:

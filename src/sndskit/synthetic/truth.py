@@ -13,6 +13,7 @@ import pyarrow as pa
 from sndskit.synthetic.arrays import MISSING_DATE, NO_DATE, take_strings
 from sndskit.synthetic.context import GenerationContext
 from sndskit.synthetic.population import CDI_CODES, Population
+from sndskit.synthetic.referentials import archived_identities
 
 KEYS_DCIR = [
     ("FLX_DIS_DTD", pa.date32()),
@@ -141,6 +142,73 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("detail", pa.string()),
         ]
     ),
+    "ald": pa.schema(
+        [
+            ("BEN_IDT_ANO", pa.string()),
+            ("BEN_NIR_PSA", pa.string()),
+            ("BEN_RNG_GEM", pa.int64()),
+            ("condition", pa.string()),
+            ("MED_MTF_COD", pa.string()),
+            ("IMB_ALD_NUM", pa.int64()),
+            ("IMB_ETM_NAT", pa.int64()),
+            ("exonerating", pa.bool_()),
+            ("start_date", pa.date32()),
+            ("end_date", pa.date32()),
+            ("end_coding", pa.string()),
+            ("trap", pa.string()),
+        ]
+    ),
+    "ald_in_force": pa.schema(
+        [
+            ("BEN_IDT_ANO", pa.string()),
+            ("condition", pa.string()),
+            ("year", pa.int32()),
+            ("MED_MTF_COD", pa.string()),
+            ("start_date", pa.date32()),
+            ("end_date", pa.date32()),
+        ]
+    ),
+    "deaths": pa.schema(
+        [
+            ("BEN_IDT_ANO", pa.string()),
+            ("death_date", pa.date32()),
+            ("in_ir_ben_r", pa.bool_()),
+            ("in_pmsi", pa.bool_()),
+            ("in_ki_cci_r", pa.bool_()),
+            ("sources", pa.string()),
+            ("trap", pa.string()),
+        ]
+    ),
+    "biology": pa.schema(
+        [
+            ("BEN_IDT_ANO", pa.string()),
+            ("BEN_NIR_PSA", pa.string()),
+            ("BEN_RNG_GEM", pa.int64()),
+            ("date", pa.date32()),
+            ("condition", pa.string()),
+            ("code", pa.string()),
+            ("quantity", pa.int64()),
+            ("table_name", pa.string()),
+            *KEYS_DCIR,
+            ("detail_ord", pa.int64()),
+        ]
+    ),
+    "procedures": pa.schema(
+        [
+            ("BEN_IDT_ANO", pa.string()),
+            ("date", pa.date32()),
+            ("code", pa.string()),
+            ("condition", pa.string()),
+            ("sources", pa.string()),
+            ("pmsi_table", pa.string()),
+            ("ETA_NUM", pa.string()),
+            ("RSA_NUM", pa.string()),
+            ("ENT_DAT_DEL", pa.int64()),
+            ("table_name", pa.string()),
+            *KEYS_DCIR,
+            ("detail_ord", pa.int64()),
+        ]
+    ),
     "traps_ald": pa.schema(
         [
             ("trap", pa.string()),
@@ -240,11 +308,17 @@ def identities_table(
     )
 
 
-def person_traps_table(pop: Population, psa: pa.Array, idt: pa.Array) -> pa.Table:
+def person_traps_table(
+    ctx: GenerationContext, pop: Population, psa: pa.Array, idt: pa.Array
+) -> pa.Table:
     ident = np.arange(len(pop.id_person))
     person = pop.id_person
+    archived = (
+        archived_identities(pop) if ctx.config.writes_ben_archive else np.zeros(len(ident), bool)
+    )
     parts = []
     for trap, mask, detail in (
+        ("archive_only", archived, "in IR_BEN_R_ARC only: no care since 2013"),
         ("twin", pop.twin_of[person] >= 0, "same BEN_NIR_PSA as the twin, BEN_RNG_GEM differs"),
         ("multiple_nir", pop.multi[person] > 0, "one of several BEN_NIR_PSA of the person"),
         ("fictitious_nir", pop.fictitious[person], "fictitious BEN_CDI_NIR: not a real person"),
