@@ -117,16 +117,13 @@ def show_command(
 def traps_command(
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """The planted traps, their rate parameters and defaults."""
-    from sndskit.synthetic.spec import TrapRates
+    """The planted traps and layout options, their defaults and where their truth is."""
+    from sndskit.synthetic.spec import list_traps
 
-    rows = [
-        {"parameter": f"traps.{name}", "default": field.default, "meaning": field.description}
-        for name, field in TrapRates.model_fields.items()
-    ]
+    rows = list_traps()
     if json_output:
         return print_json(rows)
-    table = Table("parameter", "default", "meaning", show_edge=False)
+    table = Table("parameter", "default", "truth/", "meaning", show_edge=False)
     for row in rows:
-        table.add_row(row["parameter"], str(row["default"]), row["meaning"])
+        table.add_row(row["parameter"], str(row["default"]), row["truth"], row["meaning"])
     console.print(table)

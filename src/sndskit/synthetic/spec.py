@@ -365,6 +365,85 @@ class GeneratorConfig(_Strict):
         return -(-chunks // MAX_AUTO_PARTS) * self.chunk_size
 
 
+# where the truth of each trap and layout option is written (``DIR/truth/<name>``)
+TRAP_TRUTH: dict[str, str] = {
+    **dict.fromkeys(
+        (
+            "regularisation",
+            "cancelled_dispensing",
+            "information_line",
+            "ete_ind_taa",
+            "flat_fee",
+            "majoration",
+            "franchise",
+            "late_flux",
+            "missing_date",
+            "cip7_only",
+            "archive_cancellation",
+        ),
+        "traps_dcir",
+    ),
+    **dict.fromkeys(("fictitious_nir", "multiple_nir", "unknown_nir_ano"), "traps_persons"),
+    "twins": "traps_persons (twin), traps_pmsi (twin_shared_pseudonym)",
+    "ald_not_ald": "traps_ald, ald",
+    "ald_non_exonerating": "traps_ald, ald",
+    "ald_other_exonerating": "ald, ald_in_force",
+    "ald_end_null": "ald (end_coding), ald_in_force",
+    "death_not_in_ir_ben_r": "deaths",
+    "death_only_in_pmsi": "deaths",
+    "private_act_in_dcir": "procedures (sources = PMSI+DCIR)",
+    **dict.fromkeys(
+        (
+            "duplicate_institution_share",
+            "error_ghm",
+            "ret_code",
+            "invalid_nir_ano",
+            "sej_typ_b",
+            "ret_null",
+        ),
+        "traps_pmsi",
+    ),
+}
+LAYOUT_OPTIONS: dict[str, str] = {
+    "dcir_archive_before": "dispensings, biology, procedures (table_name)",
+    "dcir_yearly_tables": "dispensings, biology, procedures (table_name)",
+    "nabm_as_integer": "biology (code keeps its zero padding)",
+    "archive_beneficiaries": "traps_persons (archive_only)",
+    "finess_duplicates_all_years": "traps_pmsi",
+}
+
+
+def list_traps() -> list[dict[str, Any]]:
+    """Every trap rate and layout option: parameter, default, kind, truth file, meaning.
+
+    >>> rows = list_traps()
+    >>> next(r for r in rows if r["parameter"] == "nabm_as_integer")["kind"]
+    'layout'
+    """
+    rows = [
+        {
+            "parameter": f"traps.{name}",
+            "default": field.default,
+            "kind": "rate",
+            "truth": TRAP_TRUTH[name],
+            "meaning": field.description,
+        }
+        for name, field in TrapRates.model_fields.items()
+    ]
+    fields = GeneratorConfig.model_fields
+    rows += [
+        {
+            "parameter": name,
+            "default": fields[name].default,
+            "kind": "layout",
+            "truth": truth,
+            "meaning": fields[name].description,
+        }
+        for name, truth in LAYOUT_OPTIONS.items()
+    ]
+    return rows
+
+
 def _allowed_for(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str] | None:
     """Field names of the (nested) model that holds ``loc[-1]``."""
     current: type[BaseModel] = model
