@@ -48,7 +48,7 @@ def build_ir_imb_r(
     """IR_IMB_R rows: module ALD registrations (motives 41/43/45) and the motive traps."""
     keep = (ald["start"] <= ctx.end) & (ald["start"] < pop.death[ald["person"]])
     rows = {k: v[keep] for k, v in ald.items()}
-    rows["trap"] = np.zeros(len(rows["person"]), dtype=np.int8)
+    rows["trap"] = np.full(len(rows["person"]), A_REAL, dtype=np.int8)
     _other_motives(ctx, rng, rows)
     parts = [rows, _not_ald(ctx, rng, pop), _non_exonerating(ctx, rng, pop, rows, conditions)]
     rows = {k: np.concatenate([p[k] for p in parts]) for k in rows}

@@ -22,7 +22,7 @@ from sndskit.synthetic.dcir import build_dcir
 from sndskit.synthetic.deaths import death_sources, deaths_table, recorded_death
 from sndskit.synthetic.drugs import dispense, merge_episodes
 from sndskit.synthetic.events import ChunkEvents
-from sndskit.synthetic.modules.engine import run_module
+from sndskit.synthetic.modules.disease import run_module
 from sndskit.synthetic.pmsi import build_pmsi
 from sndskit.synthetic.population import generate_population
 from sndskit.synthetic.referentials import build_ir_ben_r, build_ki_cci_r

@@ -360,7 +360,6 @@ def _decomptes(ctx: GenerationContext, rng, pop: Population, lines, chunk: int) 
         prs=prs,
         prs_start=prs_start,
         n_dct=n_dct,
-        dct_lag=lag.astype(np.int16),
         flx_dis=flx_dis,
         flx_trt=flx_trt,
         chunk=chunk,

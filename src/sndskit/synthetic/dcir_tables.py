@@ -76,7 +76,6 @@ class DcirFrame:
     prs: np.ndarray  # ER_PRS_F base line of each line
     prs_start: np.ndarray
     n_dct: int
-    dct_lag: np.ndarray  # months
     flx_dis: np.ndarray  # per décompte
     flx_trt: np.ndarray
     chunk: int

@@ -297,7 +297,3 @@ def fallback_rows(name: str) -> tuple[dict[str, str], ...]:
     """Rows of ``drugs_fallback.csv`` or ``ucd_fallback.csv``."""
     with _resource(name).open(encoding="utf-8") as handle:
         return tuple(csv.DictReader(handle))
-
-
-def resource_path(*parts: str) -> Path:
-    return _resource(*parts)

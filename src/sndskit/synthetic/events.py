@@ -121,10 +121,6 @@ class StayActs(Buffer):
     dtypes: ClassVar[dict[str, type]] = {"stay": np.int32, "code": np.int32, "offset": np.int16}
 
 
-class StayDiagnoses(Buffer):
-    dtypes: ClassVar[dict[str, type]] = {"stay": np.int32, "code": np.int32}
-
-
 class Episodes(Buffer):
     """Drug exposure episodes (before merging overlaps of the same substance)."""
 
@@ -167,7 +163,6 @@ class ChunkEvents:
     lines: CareLines = field(default_factory=CareLines)
     stays: Stays = field(default_factory=Stays)
     stay_acts: StayActs = field(default_factory=StayActs)
-    stay_das: StayDiagnoses = field(default_factory=StayDiagnoses)
     episodes: Episodes = field(default_factory=Episodes)
     conditions: Conditions = field(default_factory=Conditions)
     ald: AldRows = field(default_factory=AldRows)

@@ -47,10 +47,6 @@ class GenerationReport:
     seconds: float
     manifest: dict = field(repr=False)
 
-    @property
-    def dcir_rows(self) -> int:
-        return sum(n for t, n in self.rows.items() if t.startswith("ER_PRS_F"))
-
 
 def generate(
     config: GeneratorConfig,

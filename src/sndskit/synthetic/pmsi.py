@@ -18,6 +18,7 @@ from sndskit.synthetic.arrays import (
     digits,
     month_index,
     month_start,
+    repeat_ranges,
     take_strings,
     triangular_days,
     yearmonth,
@@ -33,8 +34,8 @@ from sndskit.synthetic.schema import build_table
 RET_BOOL_COLUMNS = ("NIR_RET", "SEX_RET", "SEJ_RET", "FHO_RET", "PMS_RET")
 RET_SINCE_2013 = ("COH_NAI_RET", "COH_SEX_RET")
 INVALID_NIR = ("xxxxxxxxxxxxxxxxx", "XXXXXXXXXXXXXXXXD", "XXXXXXXXXXXXXXXXS")
-# trap codes in the stays table
-T_NONE, T_DUPLICATE, T_ERROR_GHM, T_RET, T_INVALID_NIR, T_SEJ_TYP_B, T_RET_NULL = range(7)
+# trap codes in the stays table (0: a true stay)
+T_DUPLICATE, T_ERROR_GHM, T_RET, T_INVALID_NIR, T_SEJ_TYP_B, T_RET_NULL = range(1, 7)
 TRAP_NAMES = {
     T_DUPLICATE: "duplicate_geographic_finess",
     T_ERROR_GHM: "error_ghm",
@@ -49,8 +50,6 @@ TRAP_NAMES = {
 class PmsiResult:
     tables: dict[str, pa.Table]  # physical name → table
     stays: dict[str, np.ndarray]  # final stays (with keys, traps), for truth and DCIR echoes
-    rsa: np.ndarray
-    eta: np.ndarray  # hospital index
     acts: dict[str, np.ndarray]  # CCAM acts: stay (position in stays), code, offset (days)
 
 
@@ -98,7 +97,7 @@ def build_pmsi(
     das_stay, das_code = _associated_diagnoses(ctx, rng, pop, s, conditions)
     act_rows = _acts(s, acts)
     tables = _tables(ctx, rng, pop, s, das_stay, das_code, act_rows)
-    return PmsiResult(tables=tables, stays=s, rsa=rsa, eta=s["eta"], acts=act_rows)
+    return PmsiResult(tables=tables, stays=s, acts=act_rows)
 
 
 # -- hospitals ---------------------------------------------------------------------------
@@ -303,25 +302,16 @@ def _acts(s, acts) -> dict[str, np.ndarray]:
     """Acts of the true stays, repeated for the trap copies of those stays."""
     src = np.where(s["of"] >= 0, s["id"][np.maximum(s["of"], 0)], s["id"])
     src = np.where(s["trap"] == T_SEJ_TYP_B, -1, src)  # the copy carries no act
-    position = {}
     order = np.argsort(acts["stay"], kind="stable")
     a_stay = acts["stay"][order]
-    rows_stay, rows_code, rows_offset = [], [], []
     valid = np.flatnonzero(src >= 0)
     lo = np.searchsorted(a_stay, src[valid], side="left")
     hi = np.searchsorted(a_stay, src[valid], side="right")
-    counts = hi - lo
-    owner = np.repeat(valid, counts)
-    base = np.repeat(lo, counts) + (
-        np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-    )
-    rows_stay.append(owner)
-    rows_code.append(acts["code"][order][base])
-    rows_offset.append(acts["offset"][order][base])
-    del position
-    stay = np.concatenate(rows_stay)
-    offset = np.minimum(np.concatenate(rows_offset), s["los"][stay])
-    return {"stay": stay, "code": np.concatenate(rows_code), "offset": offset}
+    owner, rank = repeat_ranges(hi - lo)
+    base = order[lo[owner] + rank]
+    stay = valid[owner]
+    offset = np.minimum(acts["offset"][base], s["los"][stay])
+    return {"stay": stay, "code": acts["code"][base], "offset": offset}
 
 
 # -- tables ------------------------------------------------------------------------------
