@@ -11,7 +11,8 @@ import pyarrow as pa
 
 from sndskit.synthetic import truth
 from sndskit.synthetic.arrays import digits, take_strings, years_of
-from sndskit.synthetic.pmsi import TRAP_NAMES, ret_column_names
+from sndskit.synthetic.pmsi import TRAP_NAMES
+from sndskit.synthetic.pmsi_tables import ret_column_names
 
 
 def ids(idt: pa.Array, persons: np.ndarray) -> pa.Array:
