@@ -166,101 +166,98 @@ def _new_groups(lines, n: int) -> np.ndarray:
 
 # -- traps on lines --------------------------------------------------------------------
 def _plant_line_traps(ctx: GenerationContext, rng, pop: Population, lines) -> dict[str, np.ndarray]:
-    traps = ctx.config.traps
-    kind = lines["kind"]
-    extra = []
-    # information lines (DPN_QLF = 71): hospital outpatient activity already in PMSI
-    town = np.isin(kind, (*CONSULTATIONS, BIOLOGY, IMAGING, TECH_ACT)) & (lines["flags"] == 0)
-    k = int(rng.binomial(int(town.sum()), traps.information_line))
-    if k:
-        person, date = _random_person_days(ctx, rng, pop, k)
-        which = rng.random(k)
-        info_kind = np.where(which < 0.5, SPECIALIST, np.where(which < 0.8, BIOLOGY, TECH_ACT))
-        code = np.full(k, -1, dtype=np.int32)
-        bio_pool = np.array(
-            sorted(
-                {c for m in ctx.modules for c, _ in m.biology}
-                | set(ctx.care.biology.indices.tolist())
-            ),
-            dtype=np.int32,
-        )
-        act_pool = np.array(
-            sorted(
-                {c for m in ctx.modules for c, _ in m.acts} | set(ctx.care.imaging.indices.tolist())
-            ),
-            dtype=np.int32,
-        )
-        b = info_kind == BIOLOGY
-        code[b] = bio_pool[rng.integers(0, len(bio_pool), int(b.sum()))]
-        t = info_kind == TECH_ACT
-        code[t] = act_pool[rng.integers(0, len(act_pool), int(t.sum()))]
-        spe = np.where(
-            info_kind == SPECIALIST,
-            ctx.care.specialist_spe[rng.integers(0, len(ctx.care.specialist_spe), k)],
-            np.where(b, 38, 3),
-        )
-        dept = pop.department[person]
-        eta = np.array(ctx.hospitals.by_department_public)[dept, rng.integers(0, 3, k)]
-        groups = _new_groups(lines, k)
-        extra.append(
-            _lines(
-                person=person,
-                date=date,
-                kind=0,
-                code=code,
-                spe=spe,
-                eta=eta,
-                flags=F_INFO71,
-                group=groups,
-            )
-        )
-        extra[-1]["kind"] = info_kind.astype(np.int8)
-    lines = _concat(lines, extra)
-    # regularisation: an erroneous duplicate of a true drug line, cancelled later
-    pharmacy = np.flatnonzero((lines["kind"] == PHARMACY) & (lines["flags"] == 0))
-    chosen = pharmacy[rng.random(len(pharmacy)) < traps.regularisation]
-    extra = []
-    if len(chosen):
-        dup = {k: v[chosen].copy() for k, v in lines.items()}
-        dup["flags"][:] = F_REG_DUPLICATE
-        dup["episode"][:] = -1
-        dup["group"] = _new_groups(lines, len(chosen))
-        dup["lag_extra"] = rng.integers(0, 2, len(chosen)).astype(np.int8)
-        cancel = {k: v.copy() for k, v in dup.items()}
-        cancel["flags"][:] = F_REG_CANCEL
-        cancel["qty"] = -dup["qty"]
-        cancel["group"] = dup["group"] + len(chosen)
-        cancel["lag_extra"] = (dup["lag_extra"] + rng.integers(1, 4, len(chosen))).astype(np.int8)
-        extra += [dup, cancel]
-    # cancelled dispensings: a disease-module drug line for a random person, cancelled
-    k = int(rng.binomial(len(pharmacy), traps.cancelled_dispensing))
-    module_boxes = np.array(
-        sorted(
-            {
-                int(b)
-                for m in ctx.modules
-                for d in m.drugs
-                for b in np.concatenate([d.small, d.large])
-            }
-        ),
-        dtype=np.int32,
-    )
-    if k and len(module_boxes):
-        person, date = _random_person_days(ctx, rng, pop, k)
-        start = int(lines["group"].max(initial=0)) + 1 + 2 * len(chosen)
-        groups = np.arange(start, start + k, dtype=np.int64)
-        box = module_boxes[rng.integers(0, len(module_boxes), k)]
-        spurious = _lines(
-            person=person, date=date, kind=PHARMACY, code=box, qty=1, flags=F_SPURIOUS, group=groups
-        )
-        cancel = {key: v.copy() for key, v in spurious.items()}
-        cancel["flags"][:] = F_SPURIOUS_CANCEL
-        cancel["qty"][:] = -1
-        cancel["group"] = groups + k
-        cancel["lag_extra"] = rng.integers(1, 4, k).astype(np.int8)
-        extra += [spurious, cancel]
+    lines = _concat(lines, _information_lines(ctx, rng, pop, lines))
+    extra = _regularisations(ctx, rng, lines)
+    extra += _cancelled_dispensings(ctx, rng, pop, lines, len(extra[0]["person"]) if extra else 0)
     lines = _concat(lines, extra) if extra else lines
     return _plant_archive_cancellations(ctx, rng, lines)
+
+
+def _information_lines(ctx: GenerationContext, rng, pop: Population, lines) -> list[dict]:
+    """Hospital outpatient lines sent for information (DPN_QLF = 71), already in PMSI."""
+    town = np.isin(lines["kind"], (*CONSULTATIONS, BIOLOGY, IMAGING, TECH_ACT))
+    k = int(
+        rng.binomial(int((town & (lines["flags"] == 0)).sum()), ctx.config.traps.information_line)
+    )
+    if not k:
+        return []
+    person, date = _random_person_days(ctx, rng, pop, k)
+    which = rng.random(k)
+    info_kind = np.where(which < 0.5, SPECIALIST, np.where(which < 0.8, BIOLOGY, TECH_ACT))
+    code = np.full(k, -1, dtype=np.int32)
+    bio_pool = sorted(
+        {c for m in ctx.modules for c, _ in m.biology} | set(ctx.care.biology.indices.tolist())
+    )
+    act_pool = sorted(
+        {c for m in ctx.modules for c, _ in m.acts} | set(ctx.care.imaging.indices.tolist())
+    )
+    b = info_kind == BIOLOGY
+    code[b] = np.array(bio_pool, dtype=np.int32)[rng.integers(0, len(bio_pool), int(b.sum()))]
+    t = info_kind == TECH_ACT
+    code[t] = np.array(act_pool, dtype=np.int32)[rng.integers(0, len(act_pool), int(t.sum()))]
+    spe = np.where(
+        info_kind == SPECIALIST,
+        ctx.care.specialist_spe[rng.integers(0, len(ctx.care.specialist_spe), k)],
+        np.where(b, 38, 3),
+    )
+    eta = np.array(ctx.hospitals.by_department_public)[
+        pop.department[person], rng.integers(0, 3, k)
+    ]
+    info = _lines(
+        person=person,
+        date=date,
+        kind=0,
+        code=code,
+        spe=spe,
+        eta=eta,
+        flags=F_INFO71,
+        group=_new_groups(lines, k),
+    )
+    info["kind"] = info_kind.astype(np.int8)
+    return [info]
+
+
+def _regularisations(ctx: GenerationContext, rng, lines) -> list[dict]:
+    """An erroneous duplicate of a true drug line, cancelled in a later flux."""
+    pharmacy = np.flatnonzero((lines["kind"] == PHARMACY) & (lines["flags"] == 0))
+    chosen = pharmacy[rng.random(len(pharmacy)) < ctx.config.traps.regularisation]
+    if not len(chosen):
+        return []
+    dup = {k: v[chosen].copy() for k, v in lines.items()}
+    dup["flags"][:] = F_REG_DUPLICATE
+    dup["episode"][:] = -1
+    dup["group"] = _new_groups(lines, len(chosen))
+    dup["lag_extra"] = rng.integers(0, 2, len(chosen)).astype(np.int8)
+    cancel = {k: v.copy() for k, v in dup.items()}
+    cancel["flags"][:] = F_REG_CANCEL
+    cancel["qty"] = -dup["qty"]
+    cancel["group"] = dup["group"] + len(chosen)
+    cancel["lag_extra"] = (dup["lag_extra"] + rng.integers(1, 4, len(chosen))).astype(np.int8)
+    return [dup, cancel]
+
+
+def _cancelled_dispensings(ctx: GenerationContext, rng, pop, lines, regularised: int) -> list:
+    """A disease-module drug dispensed to a random person, cancelled later (sum 0)."""
+    pharmacy = (lines["kind"] == PHARMACY) & (lines["flags"] == 0)
+    k = int(rng.binomial(int(pharmacy.sum()), ctx.config.traps.cancelled_dispensing))
+    module_boxes = sorted(
+        {int(b) for m in ctx.modules for d in m.drugs for b in np.concatenate([d.small, d.large])}
+    )
+    if not k or not module_boxes:
+        return []
+    person, date = _random_person_days(ctx, rng, pop, k)
+    start = int(lines["group"].max(initial=0)) + 1 + 2 * regularised
+    groups = np.arange(start, start + k, dtype=np.int64)
+    box = np.array(module_boxes, dtype=np.int32)[rng.integers(0, len(module_boxes), k)]
+    spurious = _lines(
+        person=person, date=date, kind=PHARMACY, code=box, qty=1, flags=F_SPURIOUS, group=groups
+    )
+    cancel = {key: v.copy() for key, v in spurious.items()}
+    cancel["flags"][:] = F_SPURIOUS_CANCEL
+    cancel["qty"][:] = -1
+    cancel["group"] = groups + k
+    cancel["lag_extra"] = rng.integers(1, 4, k).astype(np.int8)
+    return [spurious, cancel]
 
 
 def _plant_archive_cancellations(ctx: GenerationContext, rng, lines) -> dict[str, np.ndarray]:
