@@ -447,3 +447,101 @@ def test_traps_off_leave_no_trace(dataset_name, request):
     ds = request.getfixturevalue(dataset_name)
     archive = "IR_BEN_R_ARC" in ds.tables
     assert archive == (dataset_name == "archive_era")
+
+
+# -- issue #18: pack sizes, hospital drugs, C2S and residence ---------------------------------
+def test_dispensings_carry_their_pack_size_and_days_of_supply(sample_dataset):
+    """Units per box as the BDPM presentation label of that very box says (label from
+    ``drugs_fallback.csv``, the BDPM extract the sample store uses; the label parser is
+    doctested on real labels), days of supply as the drug's daily units say."""
+    import csv
+    from importlib import resources
+
+    from sndskit.synthetic.boxes import pack_units
+    from sndskit.synthetic.definitions import care_definition
+
+    path = resources.files("sndskit") / "resources" / "synthetic" / "drugs_fallback.csv"
+    with path.open(encoding="utf-8") as handle:
+        labels = {r["cip13"]: r["label"] for r in csv.DictReader(handle)}
+    per_day = {}
+    for m in MODULE_IDS:
+        per_day.update(
+            {d.id: d.units_per_day * d.supply_factor for d in module_definition(m).drugs}
+        )
+    care = care_definition()
+    for group in (care.acute_drugs, care.background_chronic):
+        per_day.update({d.id: d.units_per_day * d.supply_factor for d in group})
+    rows = sample_dataset.q(
+        "SELECT DISTINCT drug, code, units_per_box, quantity, days_supply FROM truth_dispensings "
+        "WHERE table_name LIKE 'ER_PHA_F%'"
+    )
+    assert len(rows) > 20
+    for drug, code, units, quantity, days in rows:
+        assert units == pack_units(labels[code]), (code, labels[code])
+        assert days == pytest.approx(quantity * units / per_day[drug]), drug
+    ucd = sample_dataset.q(
+        "SELECT count(*) FILTER (WHERE units_per_box IS NOT NULL OR days_supply IS NOT NULL) "
+        "FROM truth_dispensings WHERE table_name LIKE 'ER_UCD_F%'"
+    )
+    assert ucd == [(0,)]
+
+
+@pytest.mark.parametrize("dataset_name", ["recent", "high_rates", "archive_era"])
+def test_hospital_drugs_are_in_pmsi_and_private_ones_in_dcir_too(dataset_name, request):
+    ds = request.getfixturevalue(dataset_name)
+    drugs = ds.q(
+        "SELECT sector, sources, pmsi_table, ETA_NUM, RSA_NUM, code, quantity, "
+        "BEN_IDT_ANO, date FROM truth_hospital_drugs"
+    )
+    for sector, sources, table, eta, rsa, code, quantity, person, day in drugs:
+        qty = "ADM_NBR" if sector == "public" else "QUA_COD"
+        found = ds.one(
+            f"SELECT count(*) FROM {table} WHERE ETA_NUM = ? AND RSA_NUM = ? "
+            f"AND UCD_UCD_COD = ? AND {qty} = ?",
+            [eta, rsa, code, quantity],
+        )
+        assert found == 1
+        assert sources == ("PMSI" if sector == "public" else "PMSI+DCIR")
+        if sector == "private":
+            assert (
+                ds.one(
+                    "SELECT count(*) FROM truth_dispensings WHERE BEN_IDT_ANO = ? AND date = ? "
+                    "AND code = ? AND table_name LIKE 'ER_UCD_F%'",
+                    [person, day, code],
+                )
+                == 1
+            )
+    med = sum(
+        ds.one(f"SELECT count(*) FROM {t} JOIN truth_stays USING (ETA_NUM, RSA_NUM)")
+        for t in ds.tables
+        if t.endswith("MED") or t.endswith("FH")
+    )
+    assert med == len(drugs)
+
+
+def test_hospital_drugs_of_both_sectors_are_planted(recent, high_rates, archive_era):
+    sectors = {}
+    for ds in (recent, high_rates, archive_era):
+        for sector, n in ds.q("SELECT sector, count(*) FROM truth_hospital_drugs GROUP BY 1"):
+            sectors[sector] = sectors.get(sector, 0) + n
+    assert sectors.get("public", 0) > 0 and sectors.get("private", 0) > 0, sectors
+
+
+def test_c2s_and_residence_of_the_persons(recent):
+    ds = recent
+    share = ds.one("SELECT avg(CAST(c2s AS INTEGER)) FROM truth_persons WHERE NOT fictitious")
+    assert 0.07 < share < 0.16  # about 11 % of the population (Fonds CSS 2022)
+    young, old = ds.q(
+        "SELECT avg(CAST(c2s AS INTEGER)) FILTER (WHERE year(birth_date) >= 2000), "
+        "avg(CAST(c2s AS INTEGER)) FILTER (WHERE year(birth_date) < 1950) FROM truth_persons"
+    )[0]
+    assert young > 2 * old
+    wrong = ds.one(
+        f"SELECT count(*) FROM ER_PRS_F AS p JOIN ({PERSON}) AS b USING (BEN_NIR_PSA, "
+        "BEN_RNG_GEM) JOIN truth_persons AS t USING (BEN_IDT_ANO) "
+        "WHERE p.BEN_CMU_TOP <> CAST(t.c2s AS INTEGER) OR p.BEN_RES_DPT <> t.department"
+    )
+    assert wrong == 0
+    if ds.real_store:  # IR_DPT_V gives each department's region
+        regions = dict(ds.q("SELECT department, any_value(region) FROM truth_persons GROUP BY 1"))
+        assert regions["075"] == "11" and regions["013"] == "93" and None not in regions.values()

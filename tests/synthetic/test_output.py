@@ -41,6 +41,7 @@ def test_layout_is_one_folder_per_table_and_one_file_per_part(tmp_path, synth_ho
         "deaths",
         "dispensings",
         "exposures",
+        "hospital_drugs",
         "identities",
         "manifest.json",
         "persons",

@@ -86,6 +86,7 @@ def generate_chunk(ctx: GenerationContext, chunk: int, first: int, n: int) -> Ch
         "dispensings": tt.dispensings_table(ctx, dcir.truth_dispensings, pop, psa, idt),
         "biology": tt.biology_table(ctx, dcir.truth_biology, pop, psa, idt),
         "procedures": tt.procedures_table(ctx, pmsi, dcir.truth_procedures, idt),
+        "hospital_drugs": tt.hospital_drugs_table(ctx, pmsi, idt),
         "stays": tt.stays_table(ctx, pmsi, idt),
         "deaths": deaths_table(pop, deaths, idt),
         "traps_dcir": tt.dcir_traps_table(dcir.truth_traps, idt),

@@ -68,6 +68,9 @@ class PopulationPlan:
     q_max: float
     background_scale: float
     org_codes: list[list[str]]  # per department
+    regions: list[str | None]  # GEO_REG_COD of each department (IR_DPT_V), None if unknown
+    c2s_bands: np.ndarray  # lower bounds of the C2S age bands
+    c2s_share: np.ndarray
 
 
 @dataclass
@@ -264,7 +267,18 @@ def _population_plan(store: StoreView) -> PopulationPlan:
         q_max=float(d.mortality["q_max"]),
         background_scale=float(d.mortality["background_scale"]),
         org_codes=_org_codes(store, departments),
+        regions=_regions(store, departments),
+        c2s_bands=np.array([b for b, _ in d.c2s_share], dtype=np.float64),
+        c2s_share=np.array([s for _, s in d.c2s_share], dtype=np.float64),
     )
+
+
+def _regions(store: StoreView, departments: list[str]) -> list[str | None]:
+    """Region code (IR_DPT_V.GEO_REG_COD) of each department, when the store has it."""
+    if not store.has_table("IR_DPT_V", "nomenclature"):
+        return [None] * len(departments)
+    rows = dict(store.query('SELECT "GEO_DPT_COD", "GEO_REG_COD" FROM nomenclature."IR_DPT_V"'))
+    return [rows.get(d) for d in departments]
 
 
 def _org_codes(store: StoreView, departments: list[str]) -> list[list[str]]:

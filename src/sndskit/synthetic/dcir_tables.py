@@ -43,6 +43,7 @@ from sndskit.synthetic.events import (
     SURGERY_FEE,
     TECH_ACT,
     UCD,
+    UCD_PRICE,
     VISIT,
 )
 from sndskit.synthetic.population import CDI_CODES, Population
@@ -50,7 +51,6 @@ from sndskit.synthetic.schema import build_table
 
 AGGREGATED_KINDS = (PHARMACY, BIOLOGY, UCD)
 CAM_KINDS = (IMAGING, TECH_ACT, SURGERY_FEE)  # lines with a CCAM act in ER_CAM_F
-UCD_PRICE = 450.0
 
 #                kind: (price, reimbursement rate %, PSE_ACT_NAT or 0)
 _TARIFF = {
@@ -238,6 +238,7 @@ def _beneficiary_columns(ctx: GenerationContext, pop: Population, p: PrsRows, ke
         "BEN_DCD_AME": yearmonth(np.where(dead, death, MISSING_DATE)),
         "ORG_AFF_BEN": keys["ORG_CLE_NUM"],
         "RGM_GRG_COD": ctx.population.scheme_rgm[pop.scheme[person]].astype(np.int64),
+        "BEN_CMU_TOP": pop.c2s[person].astype(np.int64),
     }
 
 

@@ -211,6 +211,7 @@ class PopulationDefinition(_Model):
     duplicate_institution_areas: dict[str, list[str]]
     background_causes: Weighted
     non_ald_exonerations: dict[int, Weighted]
+    c2s_share: list[tuple[int, float]]
 
 
 class FinessSite(_Model):

@@ -15,6 +15,7 @@ GP, SPECIALIST, VISIT, PHARMACY, BIOLOGY, IMAGING, TECH_ACT, NURSE, UCD, STAY_FE
     range(1, 12)
 )
 CONSULTATIONS = (GP, SPECIALIST, VISIT)
+UCD_PRICE = 450.0  # invoiced price of a hospital drug unit (DCIR ER_UCD_F and PMSI)
 
 # trap flags of DCIR lines (bit mask)
 F_INFO71 = 1 << 0  # DPN_QLF = 71 information line

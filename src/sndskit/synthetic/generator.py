@@ -28,7 +28,12 @@ from sndskit.store import read_manifest
 from sndskit.synthetic.chunk import generate_chunk
 from sndskit.synthetic.context import GenerationContext, build_context
 from sndskit.synthetic.definitions import module_definition
-from sndskit.synthetic.schema import DCIR_TABLES, PMSI_TABLES, REFERENTIAL_TABLES
+from sndskit.synthetic.schema import (
+    DCIR_TABLES,
+    PMSI_DRUG_TABLES,
+    PMSI_TABLES,
+    REFERENTIAL_TABLES,
+)
 from sndskit.synthetic.spec import GeneratorConfig
 from sndskit.synthetic.truth import SCHEMAS as TRUTH_SCHEMAS
 from sndskit.synthetic.writer import PartWriter
@@ -129,7 +134,7 @@ def expected_tables(ctx: GenerationContext) -> dict[str, pa.Schema]:
             for t in DCIR_TABLES:
                 names[f"{t}_{year}"] = ctx.schemas[t]
     for year in cfg.years:
-        for t in PMSI_TABLES:
+        for t in (*PMSI_TABLES, *(t for t in PMSI_DRUG_TABLES if t in ctx.schemas)):
             names[t.replace("aa", f"{year % 100:02d}")] = ctx.schemas[t]
     for name, schema in TRUTH_SCHEMAS.items():
         names[f"truth/{name}"] = schema

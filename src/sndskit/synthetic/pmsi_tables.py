@@ -14,7 +14,7 @@ from sndskit.synthetic.arrays import (
     years_of,
 )
 from sndskit.synthetic.context import GenerationContext
-from sndskit.synthetic.events import STAY_SESSION
+from sndskit.synthetic.events import STAY_SESSION, UCD_PRICE
 from sndskit.synthetic.population import Population
 from sndskit.synthetic.schema import build_table
 
@@ -52,6 +52,7 @@ def build_pmsi_tables(
         ("T_MCOaaD", _das_columns(ctx, das_stay, das_code), das_stay),
         ("T_MCOaaA", _act_columns(ctx, acts), acts["stay"]),
         ("T_MCOaaUM", _um_columns(ctx, um), um["stay"]),
+        *_drug_tables(ctx, s),
     ):
         if owner is None:
             cols.update(keys)
@@ -180,6 +181,58 @@ def _act_columns(ctx, acts) -> dict:
         "NBR_EXE_ACT": np.ones(k, dtype=np.int64),
         "ENT_DAT_DEL": acts["offset"].astype(np.int64),
     }
+
+
+def hospital_drug_stays(ctx, s) -> tuple[np.ndarray, np.ndarray]:
+    """Stays with a hospital drug (MED for public hospitals, FH for private clinics).
+
+    Copies of stays carry them like their acts; an inter-establishment copy does not.
+    """
+    given = (s["ucd"] >= 0) & (s["trap"] != T_SEJ_TYP_B)
+    public = ctx.hospitals.public[s["eta"]]
+    return np.flatnonzero(given & public), np.flatnonzero(given & ~public)
+
+
+def _drug_tables(ctx, s) -> list[tuple[str, dict, np.ndarray]]:
+    """T_MCOaaMED and T_MCOaaFH rows: the drug given on the session day (delay 0)."""
+    public, private = hospital_drug_stays(ctx, s)
+    out = []
+    if "T_MCOaaMED" in ctx.schemas:
+        day = s["admission"][public]
+        out.append(
+            (
+                "T_MCOaaMED",
+                {
+                    "UCD_UCD_COD": take_strings(ctx.ucd, s["ucd"][public]),
+                    "UCD_COD": take_strings([c[-7:] for c in ctx.ucd], s["ucd"][public]),
+                    "ADM_NBR": s["ucd_qty"][public].astype(np.float64),
+                    "DELAI": np.zeros(len(public), dtype=np.int64),
+                    "ADM_MOIS": month_start(month_index(day)),
+                    "DAT_ADM_ANN": years_of(day).astype(np.int32),
+                    "NBR_SEJ": np.ones(len(public), dtype=np.int64),
+                },
+                public,
+            )
+        )
+    if "T_MCOaaFH" in ctx.schemas:
+        qty = s["ucd_qty"][private].astype(np.int64)
+        day = s["admission"][private]
+        out.append(
+            (
+                "T_MCOaaFH",
+                {
+                    "UCD_UCD_COD": take_strings(ctx.ucd, s["ucd"][private]),
+                    "QUA_COD": qty,
+                    "DEL_DAT_ENT": np.zeros(len(private), dtype=np.int64),
+                    "ENT_ANN": years_of(day).astype(np.int32),
+                    "ENT_MOI": month_start(month_index(day)),
+                    "PRI_UNI_FAC": np.full(len(private), UCD_PRICE),
+                    "FAC_TOT": qty * UCD_PRICE,
+                },
+                private,
+            )
+        )
+    return out
 
 
 def _um_columns(ctx, um) -> dict:

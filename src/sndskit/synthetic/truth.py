@@ -38,6 +38,8 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("death_from", pa.string()),
             ("died_in_hospital", pa.bool_()),
             ("department", pa.string()),
+            ("region", pa.string()),
+            ("c2s", pa.bool_()),
             ("fictitious", pa.bool_()),
             ("twin_of", pa.string()),
             ("identities", pa.int8()),
@@ -90,6 +92,8 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("atc", pa.string()),
             ("code", pa.string()),
             ("quantity", pa.int64()),
+            ("units_per_box", pa.int64()),
+            ("days_supply", pa.float64()),
             ("table_name", pa.string()),
             *KEYS_DCIR,
             ("detail_ord", pa.int64()),
@@ -209,6 +213,20 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("detail_ord", pa.int64()),
         ]
     ),
+    "hospital_drugs": pa.schema(
+        [
+            ("BEN_IDT_ANO", pa.string()),
+            ("date", pa.date32()),
+            ("condition", pa.string()),
+            ("code", pa.string()),
+            ("quantity", pa.int64()),
+            ("sector", pa.string()),
+            ("sources", pa.string()),
+            ("pmsi_table", pa.string()),
+            ("ETA_NUM", pa.string()),
+            ("RSA_NUM", pa.string()),
+        ]
+    ),
     "traps_ald": pa.schema(
         [
             ("trap", pa.string()),
@@ -276,6 +294,10 @@ def persons_table(ctx: GenerationContext, pop: Population, idt: pa.Array) -> pa.
             "death_from": (module_names(ctx)[pop.death_module], alive),
             "died_in_hospital": pop.died_in_hospital,
             "department": take_strings(ctx.population.departments, pop.department),
+            "region": pa.array(ctx.population.regions, type=pa.string()).take(
+                pa.array(pop.department.astype(np.int32))
+            ),
+            "c2s": pop.c2s,
             "fictitious": pop.fictitious,
             "twin_of": idt.take(pa.array(np.maximum(twin, 0).astype(np.int64), mask=twin < 0)),
             "identities": counts.astype(np.int8),

@@ -12,7 +12,7 @@ import pyarrow as pa
 from sndskit.synthetic import truth
 from sndskit.synthetic.arrays import digits, take_strings, years_of
 from sndskit.synthetic.pmsi import TRAP_NAMES
-from sndskit.synthetic.pmsi_tables import ret_column_names
+from sndskit.synthetic.pmsi_tables import hospital_drug_stays, ret_column_names
 
 
 def ids(idt: pa.Array, persons: np.ndarray) -> pa.Array:
@@ -134,6 +134,9 @@ def dispensings_table(ctx, d, pop, psa, idt) -> pa.Table:
             "atc": take_strings(atcs, drug_of_box),
             "code": take_strings(list(ctx.boxes.cip13) + list(ctx.ucd), code_index),
             "quantity": d["qty"].astype(np.int64),
+            # pack size (BDPM presentation) and days covered: null for hospital drugs
+            "units_per_box": (np.array(ctx.boxes.units, dtype=np.int64)[box], is_ucd),
+            "days_supply": (d["qty"] * ctx.box_arrays["supply"][box], is_ucd),
         }
     )
     return truth.table("dispensings", cols, n)
@@ -293,3 +296,46 @@ def _pad(values, n: int) -> pa.Array:
     """PMSI values of the first rows, null for the DCIR-only rows after them."""
     arr = values if isinstance(values, pa.Array) else pa.array(values, type=pa.string())
     return pa.concat_arrays([arr.cast(pa.string()), pa.nulls(n - len(arr), pa.string())])
+
+
+def hospital_drugs_table(ctx, pmsi, idt) -> pa.Table:
+    """Every hospital drug given in a true session stay, once.
+
+    Public hospitals: only in PMSI (``T_MCOaaMED``; their DCIR echo has
+    ``ETE_IND_TAA = 1``); private clinics: ``T_MCOaaFH`` and the DCIR ``ER_UCD_F`` line.
+    """
+    s = pmsi.stays
+    true = s["trap"] == 0
+    public, private = hospital_drug_stays(ctx, s)
+    public, private = public[true[public]], private[true[private]]
+    idx = np.concatenate([public, private])
+    in_public = np.arange(len(idx)) < len(public)
+    described = {"T_MCOaaMED": "T_MCOaaMED" in ctx.schemas, "T_MCOaaFH": "T_MCOaaFH" in ctx.schemas}
+    table = np.where(in_public, "T_MCOaaMED", "T_MCOaaFH")
+    in_pmsi = np.array([described[t] for t in table], dtype=bool)
+    year = years_of(s["admission"][idx])
+    sources = np.where(in_public, "PMSI", "PMSI+DCIR").astype(object)
+    sources[~in_pmsi] = np.where(in_public[~in_pmsi], "", "DCIR")
+    names = truth.module_names(ctx)
+    return truth.table(
+        "hospital_drugs",
+        {
+            "BEN_IDT_ANO": ids(idt, s["person"][idx]),
+            "date": s["admission"][idx],
+            "condition": take_strings(names, s["module"][idx]),
+            "code": take_strings(ctx.ucd, s["ucd"][idx]),
+            "quantity": s["ucd_qty"][idx].astype(np.int64),
+            "sector": np.where(in_public, "public", "private").astype(object),
+            "sources": sources,
+            "pmsi_table": (
+                np.array(
+                    [t.replace("aa", f"{y % 100:02d}") for t, y in zip(table, year, strict=True)],
+                    dtype=object,
+                ),
+                ~in_pmsi,
+            ),
+            "ETA_NUM": take_strings(ctx.hospitals.finess, s["eta"][idx]),
+            "RSA_NUM": digits(s["rsa"][idx], 10),
+        },
+        len(idx),
+    )
