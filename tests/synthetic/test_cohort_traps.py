@@ -545,3 +545,26 @@ def test_c2s_and_residence_of_the_persons(recent):
     if ds.real_store:  # IR_DPT_V gives each department's region
         regions = dict(ds.q("SELECT department, any_value(region) FROM truth_persons GROUP BY 1"))
         assert regions["075"] == "11" and regions["013"] == "93" and None not in regions.values()
+
+
+def test_consultations_are_the_base_lines_without_fees_and_information_lines(high_rates):
+    """Counting consultations (primer §3): natures of service of visits, without the flat
+    fee (BSE_PRS_NAT = 0), majoration (CPL_MAJ_TOP >= 2) and information (DPN_QLF = 71)
+    lines — exactly the true consultations, with their nature and executing specialty."""
+    ds = high_rates
+    natures = "(SELECT DISTINCT PRS_NAT_REF FROM truth_consultations)"
+    counted = ds.one(
+        f"SELECT count(*) FROM ER_PRS_F WHERE PRS_NAT_REF IN {natures} AND BSE_PRS_NAT <> 0 "
+        "AND CPL_MAJ_TOP < 2 AND DPN_QLF <> 71"
+    )
+    listed, found = ds.q(
+        "SELECT count(*), count(p.PRS_NAT_REF) FROM truth_consultations AS t LEFT JOIN "
+        f"ER_PRS_F AS p ON {on_keys('p', 't')} AND p.PRS_NAT_REF = t.PRS_NAT_REF AND "
+        "p.PSE_SPE_COD = t.PSE_SPE_COD AND p.EXE_SOI_DTD = t.date AND p.BSE_PRS_NAT <> 0 "
+        "AND p.CPL_MAJ_TOP < 2"
+    )[0]
+    assert listed > 1000 and listed == found == counted
+    naive = ds.one(f"SELECT count(*) FROM ER_PRS_F WHERE PRS_NAT_REF IN {natures}")
+    assert naive > counted
+    kinds = {k for (k,) in ds.q("SELECT DISTINCT kind FROM truth_consultations")}
+    assert kinds == {"general practitioner", "specialist", "home visit"}

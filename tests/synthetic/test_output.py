@@ -38,6 +38,7 @@ def test_layout_is_one_folder_per_table_and_one_file_per_part(tmp_path, synth_ho
         "ald_in_force",
         "biology",
         "conditions",
+        "consultations",
         "deaths",
         "dispensings",
         "exposures",

@@ -87,6 +87,7 @@ def generate_chunk(ctx: GenerationContext, chunk: int, first: int, n: int) -> Ch
         "biology": tt.biology_table(ctx, dcir.truth_biology, pop, psa, idt),
         "procedures": tt.procedures_table(ctx, pmsi, dcir.truth_procedures, idt),
         "hospital_drugs": tt.hospital_drugs_table(ctx, pmsi, idt),
+        "consultations": tt.consultations_table(ctx, dcir.truth_consultations, idt),
         "stays": tt.stays_table(ctx, pmsi, idt),
         "deaths": deaths_table(pop, deaths, idt),
         "traps_dcir": tt.dcir_traps_table(dcir.truth_traps, idt),

@@ -88,6 +88,7 @@ class DcirResult:
     truth_traps: dict[str, np.ndarray | pa.Array]
     truth_biology: dict[str, np.ndarray | pa.Array]
     truth_procedures: dict[str, np.ndarray | pa.Array]  # ER_CAM_F lines (town and clinic)
+    truth_consultations: dict[str, np.ndarray | pa.Array]  # ER_PRS_F consultation lines
 
 
 @dataclass
@@ -158,6 +159,7 @@ def build_tables(
         truth_traps=trap_rows,
         truth_biology=truth_lines(*located, (BIOLOGY,), "ER_BIO_F"),
         truth_procedures=truth_lines(*located, CAM_KINDS, "ER_CAM_F"),
+        truth_consultations=truth_lines(*located, CONSULTATIONS, "ER_PRS_F", coded=False),
     )
 
 

@@ -153,15 +153,35 @@ def truth_dispensings(ctx, lines, keys, line_row, line_flux_year, detail_ord) ->
 
 
 def truth_lines(
-    ctx, lines, keys, line_row, line_flux_year, detail_ord, kinds: tuple[int, ...], template: str
+    ctx,
+    lines,
+    keys,
+    line_row,
+    line_flux_year,
+    detail_ord,
+    kinds: tuple[int, ...],
+    template: str,
+    *,
+    coded: bool = True,
 ) -> dict[str, object]:
-    """True coded lines of ``kinds`` (no trap flag) with the keys of their ``template`` row."""
+    """True lines of ``kinds`` (no trap flag; with a code if ``coded``) and their keys."""
     sel = np.flatnonzero(
-        np.isin(lines["kind"], kinds) & (lines["flags"] == 0) & (lines["code"] >= 0)
+        np.isin(lines["kind"], kinds) & (lines["flags"] == 0) & ((lines["code"] >= 0) | ~coded)
     )
     part = key_columns(keys, line_row[sel])
     part["table_name"] = physical_dcir_name(ctx, template, line_flux_year[sel])
-    for k in ("person", "identity", "date", "qty", "module", "code", "act"):
+    for k in (
+        "person",
+        "identity",
+        "date",
+        "qty",
+        "module",
+        "code",
+        "act",
+        "nature",
+        "spe",
+        "kind",
+    ):
         part[k] = lines[k][sel]
     part["detail_ord"] = detail_ord[sel]
     return part

@@ -213,6 +213,18 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("detail_ord", pa.int64()),
         ]
     ),
+    "consultations": pa.schema(
+        [
+            ("BEN_IDT_ANO", pa.string()),
+            ("date", pa.date32()),
+            ("condition", pa.string()),
+            ("kind", pa.string()),
+            ("PRS_NAT_REF", pa.int64()),
+            ("PSE_SPE_COD", pa.int64()),
+            ("table_name", pa.string()),
+            *KEYS_DCIR,
+        ]
+    ),
     "hospital_drugs": pa.schema(
         [
             ("BEN_IDT_ANO", pa.string()),

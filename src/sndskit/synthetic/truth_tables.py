@@ -11,6 +11,7 @@ import pyarrow as pa
 
 from sndskit.synthetic import truth
 from sndskit.synthetic.arrays import digits, take_strings, years_of
+from sndskit.synthetic.events import GP, SPECIALIST, VISIT
 from sndskit.synthetic.pmsi import TRAP_NAMES
 from sndskit.synthetic.pmsi_tables import hospital_drug_stays, ret_column_names
 
@@ -339,3 +340,22 @@ def hospital_drugs_table(ctx, pmsi, idt) -> pa.Table:
         },
         len(idx),
     )
+
+
+def consultations_table(ctx, c, idt) -> pa.Table:
+    """True consultations and visits: one ER_PRS_F base line each (no flat fee, majoration
+    or information line), with the nature of service and the executing specialty."""
+    kinds = {GP: "general practitioner", SPECIALIST: "specialist", VISIT: "home visit"}
+    cols = {k: c[k] for k in truth.SCHEMAS["consultations"].names if k in c}
+    cols.update(
+        {
+            "BEN_IDT_ANO": ids(idt, c["person"]),
+            "condition": take_strings(truth.module_names(ctx), c["module"]),
+            "kind": np.array([kinds[int(k)] for k in c["kind"]], dtype=object)
+            if len(c["person"])
+            else np.zeros(0, dtype=object),
+            "PRS_NAT_REF": c["nature"].astype(np.int64),
+            "PSE_SPE_COD": c["spe"].astype(np.int64),
+        }
+    )
+    return truth.table("consultations", cols, len(c["person"]))
