@@ -116,11 +116,16 @@ def show_command(
 @app.command("traps")
 def traps_command(
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    lang: Annotated[str, typer.Option("--lang", help="Language of the meanings: fr or en.")] = "fr",
 ) -> None:
-    """The planted traps and layout options, their defaults and where their truth is."""
+    """Les pièges et options de présentation, leurs valeurs par défaut et leur vérité /
+    the planted traps and layout options, their defaults and where their truth is."""
+    from sndskit.errors import SndskitError
     from sndskit.synthetic.spec import list_traps
 
-    rows = list_traps()
+    if lang not in ("fr", "en"):
+        raise SndskitError(f"invalid value {lang!r}", field="--lang", allowed=["fr", "en"])
+    rows = list_traps(lang)  # type: ignore[arg-type]
     if json_output:
         return print_json(rows)
     table = Table("parameter", "default", "truth/", "meaning", show_edge=False)

@@ -130,7 +130,8 @@ class TrapRates(_Strict):
         ge=0,
         le=0.2,
         description="per person under 20: probability of being one of a same-sex twin pair "
-        "sharing BEN_NIR_PSA (told apart by BEN_RNG_GEM 1 and 2)",
+        "sharing BEN_NIR_PSA (told apart by BEN_RNG_GEM 1 and 2) and the PMSI pseudonym "
+        "NIR_ANO_17",
     )
     multiple_nir: float = Field(
         0.03,
@@ -413,13 +414,15 @@ LAYOUT_OPTIONS: dict[str, str] = {
 }
 
 
-def list_traps() -> list[dict[str, Any]]:
+def list_traps(lang: Literal["fr", "en"] = "fr") -> list[dict[str, Any]]:
     """Every trap rate and layout option: parameter, default, kind, truth file, meaning.
 
-    >>> rows = list_traps()
+    >>> rows = list_traps("en")
     >>> next(r for r in rows if r["parameter"] == "nabm_as_integer")["kind"]
     'layout'
     """
+    from sndskit.synthetic.definitions import trap_descriptions_fr
+
     rows = [
         {
             "parameter": f"traps.{name}",
@@ -441,6 +444,10 @@ def list_traps() -> list[dict[str, Any]]:
         }
         for name, truth in LAYOUT_OPTIONS.items()
     ]
+    if lang == "fr":
+        french = trap_descriptions_fr()
+        for row in rows:
+            row["meaning"] = french[row["parameter"]]
     return rows
 
 
