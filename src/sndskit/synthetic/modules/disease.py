@@ -239,7 +239,6 @@ def _ald(rng, pop, events: ChunkEvents, plan: ModulePlan, persons, onset):
         code=plan.ald_codes.sample(rng, n),
         etm=ALD_ETM_LIST,
         module=plan.index,
-        trap=False,
     )
 
 
