@@ -15,13 +15,14 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse
 
 from sndskit.codelists.model import Codelist
-from sndskit.cohorts.compiler import DIALECTS
 from sndskit.cohorts.describe import describe_cohort
 from sndskit.cohorts.figures import plot_attrition, plot_rates
 from sndskit.cohorts.runner import plan_cohort, resolve_codelists, run_cohort
-from sndskit.cohorts.spec import SOURCE_VOCABULARIES, CohortSpec
+from sndskit.cohorts.spec import CohortSpec
 from sndskit.cohorts.stats import summarise_rates
+from sndskit.engines import DIALECTS
 from sndskit.errors import SndskitError
+from sndskit.snds.sources import SOURCES
 from sndskit.specs import load_spec
 from sndskit.web.codelist_pages import library_names
 from sndskit.web.cohort_forms import N_EVENTS, N_EXCLUSIONS, form_values, spec_from_form
@@ -71,7 +72,7 @@ def builder_page(request: Request, example: str = "t2d_treated"):
         "cohort_builder.html",
         examples=example_names(),
         example=example,
-        sources=list(SOURCE_VOCABULARIES),
+        sources=list(SOURCES),
         refs=codelist_refs(request),
         dialects=DIALECTS,
         data_names=list(settings_of(request).data_dirs),

@@ -12,6 +12,7 @@ from pathlib import Path
 import yaml
 
 from sndskit.errors import SndskitError
+from sndskit.snds.sources import SOURCES
 
 LANGUAGES = ("fr", "en")
 DEFAULT_LANGUAGE = "fr"
@@ -20,8 +21,14 @@ CATALOGUE_FILE = Path(__file__).with_name("messages.yaml")
 
 @functools.cache
 def messages() -> dict[str, dict[str, str]]:
-    """The catalogue, checked: every key has a non-empty text in every language."""
+    """The catalogue, checked: every key has a non-empty text in every language.
+
+    Event-source labels (``source.<name>``) come from the SNDS event-source registry, so a
+    new source is labelled here without touching this catalogue.
+    """
     data = yaml.safe_load(CATALOGUE_FILE.read_text(encoding="utf-8"))
+    for name, source in SOURCES.items():
+        data.setdefault(f"source.{name}", {"fr": source.label_fr, "en": source.label_en})
     for key, texts in data.items():
         missing = [lang for lang in LANGUAGES if not (texts or {}).get(lang)]
         if missing:
