@@ -124,11 +124,15 @@ class Compiler:
         persons.attrition = "persons in the beneficiary table"
         self.add_step(persons)
 
-    def _link_pmsi(self, parts: list[exp.Select]) -> None:
-        """Add the PMSI linkage step, once, before the first step that reads it."""
-        reads = any(t.name == "pmsi_person" for part in parts for t in part.find_all(exp.Table))
-        if reads and not any(step.name == "pmsi_person" for step in self.steps):
+    def pmsi_person(self) -> None:
+        """The PMSI linkage step, added once (also used by the OMOP ETL's staging)."""
+        if not any(step.name == "pmsi_person" for step in self.steps):
             self.add_step(identity.pmsi_person())
+
+    def _link_pmsi(self, parts: list[exp.Select]) -> None:
+        """Add the PMSI linkage step before the first step that reads it."""
+        if any(t.name == "pmsi_person" for part in parts for t in part.find_all(exp.Table)):
+            self.pmsi_person()
 
     # -- events -------------------------------------------------------------------------------
     def event_step(self, event: Event) -> str:

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sndskit.cohorts.spec import CohortSpec
-from sndskit.snds.filters import get_preset
+from sndskit.errors import SndskitError
+from sndskit.snds.filters import get_filters, get_preset
 from sndskit.snds.schema import DataSchema
 
 
@@ -35,8 +36,17 @@ class CompileContext(DataSchema):
         self.hi = period.end + timedelta(days=after)
         self.flux_lo = month_start(self.lo)
         self.flux_hi = add_months(self.hi, self.spec.snds.flux_lag_months + 1) - timedelta(days=1)
-        get_preset(self.spec.snds.quality_filters)  # an unknown preset fails here, early
+        self.filters = set(get_preset(self.spec.snds.quality_filters))
         if self.pmsi_years is None:
             self.pmsi_years = list(range(self.lo.year, self.hi.year + 2))
         else:
             self.pmsi_years = [y for y in self.pmsi_years if self.lo.year <= y <= self.hi.year + 1]
+
+    def on(self, name: str) -> bool:
+        """Is quality filter ``name`` in the preset? An unknown name is an error (it used to
+        read as "off")."""
+        if name not in get_filters():
+            raise SndskitError(
+                f"unknown quality filter {name!r}", field="filter", allowed=sorted(get_filters())
+            )
+        return name in self.filters

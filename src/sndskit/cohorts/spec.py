@@ -23,13 +23,15 @@ Example (``docs/cohorts.md`` documents every field)::
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sndskit.snds.sources import SOURCES
 
 SourceName = Literal[tuple(SOURCES)]  # the event-source registry (sndskit.snds.sources)
+# a view of the registry for forms and pages that list sources with their vocabularies
+SOURCE_VOCABULARIES = {name: source.vocabularies for name, source in SOURCES.items()}
 Role = Literal["DP", "DR", "DAS"]
 
 
@@ -59,6 +61,17 @@ class Event(_Spec):
     codelist: str | None = None
     roles: list[Role] | None = None
     procedures_in: list[Literal["dcir", "pmsi"]] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _source_defaults(cls, data: Any) -> Any:
+        """Options of the source left unset take the source's default (so ``event.roles``
+        is always a list on ``hospital_diagnosis``)."""
+        source = SOURCES.get(data.get("source")) if isinstance(data, dict) else None
+        if source is None:
+            return data
+        missing = {n: list(o.default) for n, o in source.options.items() if data.get(n) is None}
+        return {**data, **missing}
 
     @model_validator(mode="after")
     def _fits_source(self) -> Self:
