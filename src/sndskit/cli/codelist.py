@@ -8,10 +8,22 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from sndskit.cli.render import ThresholdOption, console, err_console, print_json
+from sndskit.cli.render import (
+    BomOption,
+    SepOption,
+    ThresholdOption,
+    console,
+    err_console,
+    print_json,
+)
 from sndskit.codelists.diagnostics import find_orphans, summarise_usage
 from sndskit.codelists.diff import CodelistDiff, diff_codelists, drift
-from sndskit.codelists.export import FORMATS, export_codelist, import_codelist
+from sndskit.codelists.export import (
+    FORMATS,
+    export_codelist,
+    import_codelist,
+    write_codelist_table,
+)
 from sndskit.codelists.library import get_library_spec, list_library
 from sndskit.codelists.model import Codelist, load_codelist, save_codelist
 from sndskit.codelists.resolve import build_codelist
@@ -133,9 +145,17 @@ def export_command(
     out: Annotated[
         Path | None, typer.Option("-o", "--out", help="File to write (default: stdout).")
     ] = None,
+    sep: SepOption = ",",
+    bom: BomOption = False,
 ) -> None:
-    """Export as CSV, JSON, ATLAS concept set, SQL predicate or Markdown annex."""
-    text = export_codelist(load_codelist(codelist_file), fmt, dialect=dialect, column=column)
+    """Export as CSV, XLSX, JSON, ATLAS concept set, SQL predicate or Markdown annex."""
+    codelist = load_codelist(codelist_file)
+    if fmt == "xlsx" or (fmt == "csv" and out is not None):
+        if out is None:
+            raise SndskitError("xlsx needs a file", field="--out", hint="add --out list.xlsx")
+        write_codelist_table(codelist, out, fmt=fmt, sep=sep, bom=bom)
+        return console.print(f"written: {out}")
+    text = export_codelist(codelist, fmt, dialect=dialect, column=column, sep=sep, bom=bom)
     if out is None:
         print(text, end="")
     else:
@@ -145,7 +165,10 @@ def export_command(
 
 @app.command("import")
 def import_command(
-    source: Annotated[Path, typer.Argument(help="CSV (vocabulary,code[,label]) or ATLAS JSON.")],
+    source: Annotated[
+        Path,
+        typer.Argument(help="CSV (vocabulary,code[,label]; `,` `;` or tab) or ATLAS JSON."),
+    ],
     out: Annotated[Path, typer.Option("-o", "--out", help="Frozen list (JSON) to write.")],
     name: Annotated[str | None, typer.Option(help="Name of the list.")] = None,
 ) -> None:
