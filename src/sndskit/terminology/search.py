@@ -244,7 +244,41 @@ def search_concepts(
                         "relation",
                         f"{relation} {seed['vocabulary']} {seed['code']}",
                     )
+    if include_related and mask is not None and len(found) < limit:
+        for hit in _bridged(index, per_word, mask):
+            add(*hit)
     return _materialise(index, found)
+
+
+def _bridged(
+    index: SearchIndex, per_word: list[dict[str, float]], mask, hops: int = 2
+) -> list[tuple[int, float, str, str]]:
+    """Concepts of the wanted vocabularies reached through relations from the best matches
+    in *any* vocabulary: ``apixaban`` within CIP13 → substance → products → their boxes."""
+    ranked = index.rank(per_word, mask=None, allow_partial=False)
+    if not len(ranked.concept_ids):
+        return []
+    best = ranked.scores[0]
+    seeds = [
+        (int(c), float(s))
+        for c, s in zip(ranked.concept_ids[:5], ranked.scores[:5], strict=True)
+        if s >= best - 1e-9 and not mask[int(c)]
+    ]
+    out: list[tuple[int, float, str, str]] = []
+    for seed, score in seeds:
+        row = index.concept_rows([seed])[0]
+        frontier = [(seed, f"{row['vocabulary']} {row['code']}")]
+        for depth in range(1, hops + 1):
+            following = []
+            for concept_id, chain in frontier:
+                for linked, relation in index.linked_to(concept_id):
+                    path = f"{chain} ← {relation}"
+                    if mask[linked]:
+                        out.append((linked, score - 20 * depth, "relation", path))
+                    else:
+                        following.append((linked, path))
+            frontier = following
+    return out
 
 
 def find_concepts(
