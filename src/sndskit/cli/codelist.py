@@ -20,6 +20,7 @@ from sndskit.codelists.diagnostics import find_orphans, summarise_usage
 from sndskit.codelists.diff import CodelistDiff, diff_codelists, drift
 from sndskit.codelists.export import (
     FORMATS,
+    atlas_coverage,
     export_codelist,
     import_codelist,
     write_codelist_table,
@@ -31,6 +32,8 @@ from sndskit.codelists.spec import CodelistSpec
 from sndskit.engines.datasource import open_data
 from sndskit.errors import SndskitError
 from sndskit.io import write_text_atomic
+from sndskit.omop.source_concepts import find_omop_concepts
+from sndskit.omop.vocabulary import connect_vocabulary, default_vocabulary_db
 from sndskit.privacy import DEFAULT_THRESHOLD, render_count
 from sndskit.specs import load_spec
 
@@ -147,15 +150,68 @@ def export_command(
     ] = None,
     sep: SepOption = ",",
     bom: BomOption = False,
+    vocab_db: Annotated[
+        Path | None,
+        typer.Option(
+            help="OMOP vocabulary database giving ATLAS concept ids (default: loaded one)."
+        ),
+    ] = None,
 ) -> None:
     """Export as CSV, XLSX, JSON, ATLAS concept set, SQL predicate or Markdown annex."""
     codelist = load_codelist(codelist_file)
+    if fmt == "atlas":
+        return _export_atlas(codelist, out, vocab_db)
     if fmt == "xlsx" or (fmt == "csv" and out is not None):
         if out is None:
             raise SndskitError("xlsx needs a file", field="--out", hint="add --out list.xlsx")
         write_codelist_table(codelist, out, fmt=fmt, sep=sep, bom=bom)
         return console.print(f"written: {out}")
     text = export_codelist(codelist, fmt, dialect=dialect, column=column, sep=sep, bom=bom)
+    if out is None:
+        print(text, end="")
+    else:
+        write_text_atomic(out, text)
+        console.print(f"written: {out}")
+
+
+def _export_atlas(codelist: Codelist, out: Path | None, vocab_db: Path | None) -> None:
+    """ATLAS JSON with concept ids from the OMOP vocabulary; says which codes have none."""
+    if vocab_db is None and not default_vocabulary_db().exists():
+        err_console.print(
+            "[yellow]warning:[/] aucun vocabulaire OMOP chargé : CONCEPT_ID vides, ATLAS ne "
+            "pourra pas importer / no OMOP vocabulary loaded: empty CONCEPT_IDs, ATLAS cannot "
+            "import them — run `sndskit omop vocab load DIR` and `sndskit omop source-concepts`"
+        )
+        concepts = None
+    else:
+        con = connect_vocabulary(vocab_db)
+        try:
+            concepts = find_omop_concepts(
+                con,
+                [e.key for e in codelist.entries]
+                + [(e.vocabulary, e.code) for e in codelist.excluded],
+            )
+        finally:
+            con.close()
+        coverage = atlas_coverage(codelist, concepts)
+        err_console.print(
+            f"concept ids: {len(coverage['official'])} official (Athena), "
+            f"{len(coverage['local'])} local (> 2,000,000,000: only in this OMOP instance), "
+            f"{len(coverage['missing'])} without concept (left out)"
+        )
+        if coverage["local"]:
+            err_console.print(
+                "[yellow]local / locaux:[/] "
+                + ", ".join(coverage["local"][:20])
+                + (" …" if len(coverage["local"]) > 20 else "")
+            )
+        if coverage["missing"]:
+            err_console.print(
+                "[yellow]sans concept / no concept:[/] "
+                + ", ".join(coverage["missing"])
+                + " — run `sndskit omop source-concepts`"
+            )
+    text = export_codelist(codelist, "atlas", concepts=concepts)
     if out is None:
         print(text, end="")
     else:

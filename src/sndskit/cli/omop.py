@@ -29,6 +29,7 @@ from sndskit.omop.source_concepts import (
     default_registry_path,
     export_athena,
     install_source_concepts,
+    official_vocabularies,
     read_registry,
     write_registry,
 )
@@ -152,15 +153,35 @@ def source_concepts_command(
     vocab: Annotated[str | None, typer.Option(help="Comma-separated SNDS vocabularies.")] = None,
     install: Annotated[bool, typer.Option(help="Write them into the vocabulary database.")] = True,
 ) -> None:
-    """SNDS codes as non-standard OMOP concepts (ids > 2,000,000,000, stable, registry kept)."""
+    """SNDS codes as non-standard OMOP concepts (ids > 2,000,000,000, stable, registry kept).
+
+    Vocabularies whose Athena concepts are loaded (CIM10, ATC) reuse them: no local copy.
+    A run for some vocabularies (--vocab) keeps the local concepts of the others."""
     registry_path = registry or default_registry_path()
+    con = _vocab_or_none(db)
+    try:
+        official = official_vocabularies(con) if con is not None else []
+    finally:
+        if con is not None:
+            con.close()
     concepts = build_source_concepts(
-        store=store_path(), registry=read_registry(registry_path), vocabularies=_split(vocab)
+        store=store_path(),
+        registry=read_registry(registry_path),
+        vocabularies=_split(vocab),
+        official=official,
     )
     write_registry(registry_path, concepts.registry)
+    for vocabulary in concepts.reused:
+        console.print(
+            f"{vocabulary}: concepts officiels Athena réutilisés / Athena's official concepts "
+            "reused (no local copy)"
+        )
     if install and (db is not None or default_vocabulary_db().exists()):
         install_source_concepts(db or default_vocabulary_db(), concepts)
-        console.print(f"installed in {db or default_vocabulary_db()}")
+        console.print(
+            f"installed in {db or default_vocabulary_db()} "
+            f"(replaced: {', '.join(concepts.vocabularies + concepts.reused) or 'none'})"
+        )
     if out:
         for path in export_athena(concepts, out):
             console.print(f"wrote {path}")

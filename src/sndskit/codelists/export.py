@@ -4,10 +4,10 @@ and import lists written elsewhere (CSV, ATLAS concept-set JSON)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from sqlglot import exp
 
@@ -16,6 +16,9 @@ from sndskit.errors import SndskitError
 from sndskit.tabular import csv_reader, read_text, table_text, write_table
 from sndskit.terminology.model import VOCABULARIES
 from sndskit.terminology.search import search_index
+
+if TYPE_CHECKING:
+    from sndskit.omop.source_concepts import OmopConcept
 
 ExportFormat = Literal["csv", "xlsx", "json", "atlas", "sql", "markdown"]
 FORMATS = ("csv", "xlsx", "json", "atlas", "sql", "markdown")
@@ -57,19 +60,24 @@ def _rows(codelist: Codelist) -> list[list[str]]:
     return rows
 
 
-def _atlas(codelist: Codelist, concept_id: Callable[[str, str], int | None] | None) -> str:
+def _atlas(codelist: Codelist, concepts: Mapping[tuple[str, str], OmopConcept] | None) -> str:
     """OHDSI ATLAS concept-set expression: every code listed explicitly (descendants were
-    already resolved), exclusions with ``isExcluded``."""
+    already resolved), exclusions with ``isExcluded``. With ``concepts`` (from the loaded
+    OMOP vocabulary) each item carries its concept id and the codes without one are left out
+    (ATLAS cannot import an item without id): :func:`atlas_coverage` lists them."""
 
-    def item(vocabulary: str, code: str, label: str, excluded: bool) -> dict:
+    def item(vocabulary: str, code: str, label: str, excluded: bool) -> dict | None:
+        concept = concepts.get((vocabulary, code)) if concepts is not None else None
+        if concepts is not None and concept is None:
+            return None
         return {
             "concept": {
-                "CONCEPT_ID": concept_id(vocabulary, code) if concept_id else None,
-                "CONCEPT_NAME": label,
-                "CONCEPT_CODE": code,
-                "VOCABULARY_ID": vocabulary,
-                "STANDARD_CONCEPT": "N",
-                "INVALID_REASON": "V",
+                "CONCEPT_ID": concept.concept_id if concept else None,
+                "CONCEPT_NAME": concept.concept_name if concept else label,
+                "CONCEPT_CODE": concept.concept_code if concept else code,
+                "VOCABULARY_ID": concept.vocabulary_id if concept else vocabulary,
+                "STANDARD_CONCEPT": (concept.standard_concept if concept else None) or "N",
+                "INVALID_REASON": (concept.invalid_reason if concept else None) or "V",
             },
             "isExcluded": excluded,
             "includeDescendants": False,
@@ -78,7 +86,21 @@ def _atlas(codelist: Codelist, concept_id: Callable[[str, str], int | None] | No
 
     items = [item(e.vocabulary, e.code, e.label, False) for e in codelist.entries]
     items += [item(e.vocabulary, e.code, e.label, True) for e in codelist.excluded]
-    return json.dumps({"items": items}, indent=2, ensure_ascii=False) + "\n"
+    kept = [i for i in items if i is not None]
+    return json.dumps({"items": kept}, indent=2, ensure_ascii=False) + "\n"
+
+
+def atlas_coverage(
+    codelist: Codelist, concepts: Mapping[tuple[str, str], OmopConcept]
+) -> dict[str, list[str]]:
+    """Which codes of the list got an official Athena concept, a local one (id > 2e9, only
+    meaningful where these local concepts are installed) or none (left out of the export)."""
+    out: dict[str, list[str]] = {"official": [], "local": [], "missing": []}
+    for e in [*codelist.entries, *codelist.excluded]:
+        concept = concepts.get((e.vocabulary, e.code))
+        kind = "missing" if concept is None else "local" if concept.local else "official"
+        out[kind].append(f"{e.vocabulary} {e.code}")
+    return out
 
 
 def codelist_predicate(
@@ -140,7 +162,7 @@ def export_codelist(
     *,
     dialect: str = "duckdb",
     column: str | None = None,
-    concept_id: Callable[[str, str], int | None] | None = None,
+    concepts: Mapping[tuple[str, str], OmopConcept] | None = None,
     sep: str = ",",
     bom: bool = False,
 ) -> str:
@@ -155,7 +177,7 @@ def export_codelist(
     if fmt == "json":
         return codelist.model_dump_json(indent=2, exclude_none=True) + "\n"
     if fmt == "atlas":
-        return _atlas(codelist, concept_id)
+        return _atlas(codelist, concepts)
     if fmt == "sql":
         return _sql(codelist, dialect, column)
     if fmt == "markdown":
