@@ -33,7 +33,12 @@ from sndskit.omop.source_concepts import (
     read_registry,
     write_registry,
 )
-from sndskit.omop.suggest import Suggester, evaluate_suggestions
+from sndskit.omop.suggest import (
+    MIN_CANDIDATE_SCORE,
+    Suggester,
+    candidate_mappings,
+    evaluate_suggestions,
+)
 from sndskit.omop.vocabulary import (
     connect_vocabulary,
     default_vocabulary_db,
@@ -342,7 +347,14 @@ def suggest_command(
     codes: Annotated[str | None, typer.Option(help="Comma-separated codes.")] = None,
     usage: Annotated[Path | None, typer.Option(help="Usage counts: most frequent first.")] = None,
     limit: Annotated[int, typer.Option(min=1, help="At most this many codes.")] = 50,
-    out: Annotated[Path | None, typer.Option(help="Write the suggestions as a Usagi CSV.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Write one unreviewed (UNCHECKED) candidate per code as a Usagi CSV."),
+    ] = None,
+    min_score: Annotated[
+        float,
+        typer.Option(min=0.0, max=1.0, help="Candidates below this score are not written."),
+    ] = MIN_CANDIDATE_SCORE,
     evaluate: Annotated[
         bool, typer.Option("--evaluate", help="Top-1/top-5 accuracy on approved mappings.")
     ] = False,
@@ -379,8 +391,17 @@ def suggest_command(
     finally:
         con.close()
     if out:
-        write_mappings([s.as_mapping() for s in suggestions], out, "usagi")
-        err_console.print(f"{len(suggestions)} suggestions for {len(wanted)} codes → {out}")
+        ranked = {(vocabulary, c, engine.labels.get(c, "")): [] for c in wanted}
+        for s in suggestions:
+            ranked[(vocabulary, s.source_code, engine.labels.get(s.source_code, ""))].append(s)
+        rows = candidate_mappings(ranked, min_score=min_score)
+        write_mappings(rows, out, "usagi")
+        with_target = sum(1 for m in rows if m.target_concept_id)
+        err_console.print(
+            f"{with_target} candidats non revus (UNCHECKED) / unreviewed candidates, "
+            f"{len(rows) - with_target} codes sans candidat ≥ {min_score:.2f} / without a "
+            f"candidate → {out}"
+        )
     if json_output:
         return print_json([s.model_dump() for s in suggestions])
     table = Table("code", "label", "#", "concept", "name", "domain", "score", "evidence")
