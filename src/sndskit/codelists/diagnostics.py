@@ -10,16 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from rapidfuzz import fuzz
 from sqlglot import exp
 
 from sndskit.codelists.model import Codelist
+from sndskit.codelists.orphans import related_codes
 from sndskit.engines.datasource import DataFolder
 from sndskit.engines.occurrences import code_locations, occurrences_query
 from sndskit.privacy import DEFAULT_THRESHOLD, mask_counts
 from sndskit.terminology.search import search_index
-
-LEXICAL_THRESHOLD = 75  # rapidfuzz token_set_ratio between labels
 
 
 def _counts(
@@ -83,21 +81,18 @@ def find_orphans(
     limit: int = 50,
     threshold: int = DEFAULT_THRESHOLD,
 ) -> list[dict[str, Any]]:
-    """Codes in the data, not in the list, close to it: same parent as a listed code, below a
-    listed code, or a label lexically close to a listed label; most frequent first."""
+    """Codes in the data, not in the list, related to it in the terminology (hierarchy, same
+    substance or ATC class: :func:`~sndskit.codelists.orphans.related_codes`); most frequent
+    first."""
     index = search_index(store)
     found = []
     for vocabulary in codelist.vocabularies():
         if vocabulary not in code_locations():
             continue
-        listed = {e.code: e.label for e in codelist.entries if e.vocabulary == vocabulary}
-        excluded = {e.code for e in codelist.excluded if e.vocabulary == vocabulary}
-        parents = {row["parent"] for row in _rows(index, vocabulary, listed) if row["parent"]}
+        related = related_codes(codelist, vocabulary, store=store)
         for code, records, persons in _counts(data, vocabulary, None, by_year=False):
-            if code in listed or code in excluded:
-                continue
             concept = next(iter(_rows(index, vocabulary, [code])), None)
-            reason = _closeness(code, concept, listed, parents)
+            reason = related.get(code)
             if reason:
                 found.append(
                     {
@@ -116,24 +111,3 @@ def find_orphans(
 def _rows(index, vocabulary: str, codes) -> list[dict]:
     ids = [i for c in codes if (i := index.concept_id(vocabulary, c)) is not None]
     return index.concept_rows(ids)
-
-
-def _closeness(
-    code: str, concept: dict | None, listed: dict[str, str], parents: set[str]
-) -> str | None:
-    if concept and concept["parent"] in parents:
-        return f"same parent ({concept['parent']}) as listed codes"
-    if concept and concept["parent"] in listed:
-        return f"below listed code {concept['parent']}"
-    head = next((c for c in listed if code.startswith(c) and len(c) >= 3), None)
-    if head:
-        return f"starts with listed code {head}"
-    if concept:
-        best = max(
-            listed.items(),
-            key=lambda kv: fuzz.token_set_ratio(concept["label"], kv[1]),
-            default=None,
-        )
-        if best and fuzz.token_set_ratio(concept["label"], best[1]) >= LEXICAL_THRESHOLD:
-            return f"label close to {best[0]} ({best[1]})"
-    return None
