@@ -4,6 +4,7 @@ result always says why (expected codes from the curated CSV, BDPM files and the 
 from __future__ import annotations
 
 import csv
+import json
 from importlib import resources
 
 import pytest
@@ -133,3 +134,22 @@ def test_an_empty_catalogue_search_says_why(real_catalog):
     assert not real_catalog.search_fields("date décès", product="PMSI MCO")
     why = explain_empty_field_search(real_catalog, "date décès", product="PMSI MCO")
     assert why.reason == "filters" and "--product" in why.suggestion_en
+
+
+def test_cli_empty_results_say_why_in_french_and_english(real_home, monkeypatch):
+    from typer.testing import CliRunner
+
+    from sndskit.cli import app
+
+    monkeypatch.setenv("SNDSKIT_HOME", str(real_home))
+    monkeypatch.setenv("COLUMNS", "200")
+    runner = CliRunner()
+    codes = runner.invoke(app, ["codes", "search", "metformine", "--vocab", "CCAM"])
+    assert codes.exit_code == 0, codes.output
+    assert "rien dans CCAM" in codes.stdout and "nothing in CCAM" in codes.stdout
+    as_json = runner.invoke(app, ["codes", "search", "metformine", "--vocab", "CCAM", "--json"])
+    assert as_json.stdout.strip() == "[]" and "--vocab" in as_json.stderr
+    fields = runner.invoke(app, ["catalog", "search", "zorglub"])
+    assert "aucune variable" in fields.stdout and "no variable" in fields.stdout
+    boxes = runner.invoke(app, ["codes", "search", "apixaban", "--vocab", "CIP13", "--json"])
+    assert {h["vocabulary"] for h in json.loads(boxes.stdout)} == {"CIP13"}
