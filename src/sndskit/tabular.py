@@ -97,6 +97,24 @@ def write_table(
     return Path(path)
 
 
+def format_for(path: Path | str) -> str:
+    """``xlsx`` for a ``.xlsx`` file, ``csv`` for ``.csv``/``.tsv``/``.txt``; else an error.
+
+    >>> format_for("usage.xlsx"), format_for("usage.csv")
+    ('xlsx', 'csv')
+    """
+    suffix = Path(path).suffix.lower()
+    if suffix == ".xlsx":
+        return "xlsx"
+    if suffix in (".csv", ".tsv", ".txt"):
+        return "csv"
+    raise SndskitError(
+        f"cannot tell the table format of {Path(path).name!r}",
+        field="out",
+        allowed=[".csv", ".xlsx"],
+    )
+
+
 def sniff_separator(header: str) -> str:
     """The separator of a CSV header line: the most frequent of `;`, tab and `,`."""
     counts = {sep: header.count(sep) for sep in (";", "\t", ",")}

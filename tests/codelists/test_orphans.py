@@ -130,3 +130,30 @@ def test_orphans_on_synthetic_truth_are_mostly_the_conditions_codes(synthetic, s
         relevant += len(keys & planted)
     assert proposed >= 5
     assert relevant / proposed >= 0.75
+
+
+def test_cli_writes_orphans_and_usage_tables_masked(synthetic, real_home, tmp_path, monkeypatch):
+    from openpyxl import load_workbook
+    from typer.testing import CliRunner
+
+    from sndskit.cli import app
+    from sndskit.codelists.model import save_codelist
+
+    monkeypatch.setenv("SNDSKIT_HOME", str(real_home))
+    planted = _planted(synthetic, "t2d")
+    seed = [("CIM10", min(c for v, c in planted if v == "CIM10"))]
+    path = save_codelist(_list(seed), tmp_path / "t2d.json")
+    runner = CliRunner()
+    xlsx = tmp_path / "orphans.xlsx"
+    args = ["codelist", "orphans", str(path), "--data", str(synthetic), "-o", str(xlsx)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    rows = [[c.value for c in r] for r in load_workbook(xlsx).active.iter_rows()]
+    assert rows[0] == ["vocabulary", "code", "label", "reason", "records", "persons"]
+    shown = [r[5] for r in rows[1:]]
+    assert shown and all(v == "1-10" or v == "masked" or int(v) > 10 for v in shown)
+    usage = tmp_path / "usage.csv"
+    args = ["codelist", "usage", str(path), "--data", str(synthetic), "-o", str(usage)]
+    result = runner.invoke(app, [*args, "--sep", ";", "--bom"])
+    assert result.exit_code == 0, result.output
+    assert usage.read_text(encoding="utf-8").startswith("\ufeffvocabulary;code;year;label")

@@ -36,6 +36,7 @@ from sndskit.omop.source_concepts import find_omop_concepts
 from sndskit.omop.vocabulary import connect_vocabulary, default_vocabulary_db
 from sndskit.privacy import DEFAULT_THRESHOLD, render_count
 from sndskit.specs import load_spec
+from sndskit.tabular import format_for, write_table
 
 app = typer.Typer(no_args_is_help=True, help="Code lists: build, freeze, explain, export.")
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
@@ -249,6 +250,30 @@ def library_command(json_output: JsonFlag = False) -> None:
     console.print(table)
 
 
+OutOption = Annotated[
+    Path | None,
+    typer.Option("-o", "--out", help="Also write the table (.csv or .xlsx), counts masked."),
+]
+
+
+def _write_masked(
+    out: Path, rows: list[dict], columns: list[str], threshold: int, sep: str, bom: bool
+) -> None:
+    """The table as printed (small counts shown as 1-10 / masked) in a CSV or XLSX file."""
+    values = [
+        [
+            *(row[c] for c in columns),
+            render_count(row["records"], row["masked"], threshold),
+            render_count(row["persons"], row["masked"], threshold),
+        ]
+        for row in rows
+    ]
+    write_table(
+        out, [*columns, "records", "persons"], values, fmt=format_for(out), sep=sep, bom=bom
+    )
+    err_console.print(f"written: {out}")
+
+
 def _masked_table(rows: list[dict], columns: list[str], threshold: int, title: str) -> Table:
     table = Table(*columns, "records", "persons", title=title)
     for row in rows:
@@ -268,9 +293,14 @@ def usage_command(
     ],
     threshold: ThresholdOption = DEFAULT_THRESHOLD,
     json_output: JsonFlag = False,
+    out: OutOption = None,
+    sep: SepOption = ",",
+    bom: BomOption = False,
 ) -> None:
     """Records and distinct persons per code and year in the data (small counts masked)."""
     rows = summarise_usage(load_codelist(codelist_file), open_data(data), threshold=threshold)
+    if out is not None:
+        _write_masked(out, rows, ["vocabulary", "code", "year", "label"], threshold, sep, bom)
     if json_output:
         return print_json(rows)
     console.print(_masked_table(rows, ["vocabulary", "code", "year", "label"], threshold, "usage"))
@@ -285,13 +315,25 @@ def orphans_command(
     limit: Annotated[int, typer.Option(help="Maximum number of codes.")] = 50,
     threshold: ThresholdOption = DEFAULT_THRESHOLD,
     json_output: JsonFlag = False,
+    out: OutOption = None,
+    sep: SepOption = ",",
+    bom: BomOption = False,
 ) -> None:
-    """Codes present in the data, close to the list but not in it, most frequent first."""
+    """Codes in the data related to the list (hierarchy, same substance or ATC class) but
+    not in it, most frequent first."""
     rows = find_orphans(
         load_codelist(codelist_file), open_data(data), limit=limit, threshold=threshold
     )
+    if out is not None:
+        _write_masked(out, rows, ["vocabulary", "code", "label", "reason"], threshold, sep, bom)
     if json_output:
         return print_json(rows)
+    if not rows:
+        return console.print(
+            "aucun code apparenté à la liste (hiérarchie, substance, classe ATC) absent de la "
+            "liste n'apparaît dans les données / no code related to the list (hierarchy, "
+            "substance, ATC class) and missing from it occurs in the data"
+        )
     console.print(
         _masked_table(rows, ["vocabulary", "code", "label", "reason"], threshold, "orphan codes")
     )
