@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 
 import pytest
 from openpyxl import load_workbook
@@ -136,3 +137,12 @@ def test_cli_semicolon_export_to_stdout(tmp_path):
     result = CliRunner().invoke(app, ["codelist", "export", str(path), "--sep", ";", "--bom"])
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("\ufeffvocabulary;code;label;rules")
+
+
+def test_atlas_without_an_omop_vocabulary_warns_that_ids_are_empty(tmp_path, monkeypatch):
+    monkeypatch.setenv("SNDSKIT_HOME", str(tmp_path / "home"))
+    path = save_codelist(LIST, tmp_path / "l.json")
+    result = CliRunner().invoke(app, ["codelist", "export", str(path), "--format", "atlas"])
+    assert result.exit_code == 0, result.output
+    assert "no OMOP vocabulary loaded" in result.stderr
+    assert all(i["concept"]["CONCEPT_ID"] is None for i in json.loads(result.stdout)["items"])

@@ -159,3 +159,25 @@ def test_atlas_cli_says_which_codes_have_no_concept(athena_db, real_home, tmp_pa
     assert result.exit_code == 0, result.output
     assert "CIM10 I481" in result.stderr and "2 official" in result.stderr
     assert json.loads(result.stdout)["items"][0]["concept"]["CONCEPT_ID"] == 900000001
+
+
+def test_source_concepts_cli_reuses_athena_and_keeps_other_vocabularies(
+    athena_db, real_home, tmp_path, monkeypatch
+):
+    from typer.testing import CliRunner
+
+    from sndskit.cli import app
+
+    monkeypatch.setenv("SNDSKIT_HOME", str(real_home))
+    registry = tmp_path / "ids.csv"
+    runner = CliRunner()
+    base = ["omop", "source-concepts", "--db", str(athena_db), "--registry", str(registry)]
+    first = runner.invoke(app, [*base, "--vocab", "ATC,SPE"])
+    assert first.exit_code == 0, first.output
+    assert "ATC: concepts officiels Athena réutilisés" in first.stdout
+    second = runner.invoke(app, [*base, "--vocab", "ALD"])
+    assert second.exit_code == 0, second.output
+    local = f"SELECT count(*) FROM concept WHERE concept_id > {ID_BASE} AND vocabulary_id = ?"
+    assert _count(athena_db, local, ["SPE"]) > 0  # kept by the ALD-only run
+    assert _count(athena_db, local, ["ALD"]) > 0
+    assert _count(athena_db, local, ["ATC"]) == 0

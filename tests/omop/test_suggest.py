@@ -168,3 +168,21 @@ def test_minimum_score_outside_0_1_is_refused():
 
     with pytest.raises(SndskitError, match=r"outside 0\.\.1"):
         candidate_mappings({}, min_score=1.5)
+
+
+def test_suggest_cli_out_writes_unchecked_candidates(vocab_db, real_home, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from sndskit.cli import app
+    from sndskit.omop import read_mappings
+
+    monkeypatch.setenv("SNDSKIT_HOME", str(real_home))
+    out = tmp_path / "review.usagi.csv"
+    args = ["omop", "suggest", "--db", str(vocab_db), "--codes", "E11,J45,Z00", "--top", "3"]
+    args += ["--store", str(tmp_path / "m.duckdb"), "--out", str(out), "--min-score", "0.5"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    rows = read_mappings(out)
+    assert sorted(m.source_code for m in rows) == ["E11", "J45", "Z00"]
+    assert {m.status for m in rows} == {"UNCHECKED"}
+    assert all(m.score is None or m.score >= 0.5 for m in rows)
