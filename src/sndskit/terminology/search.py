@@ -233,21 +233,24 @@ def search_concepts(
     for hit in sorted(scored, key=lambda h: -h[1]):
         add(*hit)
     if include_related and len(found) < limit:
-        # Concepts linked to the best hits: products of a substance, boxes of a product …
-        for concept_id, score, _, _ in list(found[:5]):
-            seed = index.concept_rows([concept_id])[0]
-            for linked, relation in index.linked_to(concept_id):
-                if mask is None or mask[linked]:
-                    add(
-                        linked,
-                        score - 20,
-                        "relation",
-                        f"{relation} {seed['vocabulary']} {seed['code']}",
-                    )
+        for hit in _linked(index, found[:5], mask):
+            add(*hit)
     if include_related and mask is not None and len(found) < limit:
         for hit in _bridged(index, per_word, mask):
             add(*hit)
     return _materialise(index, found)
+
+
+def _linked(index: SearchIndex, best: list[tuple], mask) -> list[tuple[int, float, str, str]]:
+    """Concepts linked to the best hits: products of a substance, boxes of a product …"""
+    out = []
+    for concept_id, score, _, _ in best:
+        seed = index.concept_rows([concept_id])[0]
+        for linked, relation in index.linked_to(concept_id):
+            if mask is None or mask[linked]:
+                why = f"{relation} {seed['vocabulary']} {seed['code']}"
+                out.append((linked, score - 20, "relation", why))
+    return out
 
 
 def _bridged(
