@@ -143,6 +143,26 @@ def line_in_file(path: Path | str, loc: tuple[Any, ...]) -> int | None:
         return None
 
 
+def line_of_value(path: Path | str, key: str, value: str) -> int | None:
+    """1-based line of the first ``key: value`` pair anywhere in a YAML/JSON spec file — where
+    a cohort names a code list (``codelist: t2d_drugs``), for errors about that reference."""
+    try:
+        root = yaml.compose(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError, UnicodeDecodeError):
+        return None
+    stack = [root] if root is not None else []
+    while stack:
+        node = stack.pop(0)
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                if getattr(k, "value", None) == key and getattr(v, "value", None) == value:
+                    return v.start_mark.line + 1
+                stack.append(v)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+    return None
+
+
 def dump_spec(spec: BaseModel) -> str:
     """Canonical JSON of a spec (its hash identifies it in manifests)."""
     return json.dumps(

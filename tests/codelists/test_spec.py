@@ -111,12 +111,12 @@ def test_unknown_field_inside_a_rule_lists_the_rule_fields(tmp_path):
 
 def test_a_wrong_codelist_reference_names_the_referring_file_and_line(tmp_path):
     from sndskit.codelists.library import load_codelist_ref
-    from sndskit.specs import line_in_file
+    from sndskit.specs import line_in_file, line_of_value
 
     cohort = tmp_path / "cohort.yaml"
     cohort.write_text("name: x\nentry:\n  events:\n    - {codelist: t2d_drgus}\n", "utf-8")
     line = line_in_file(cohort, ("entry", "events", 0, "codelist"))
-    assert line == 4
+    assert line == 4 == line_of_value(cohort, "codelist", "t2d_drgus")
     with pytest.raises(SndskitError) as info:
         load_codelist_ref("t2d_drgus", tmp_path, spec_file=cohort, spec_line=line)
     assert (info.value.file, info.value.line) == (str(cohort), 4)
