@@ -13,8 +13,9 @@ from datetime import date
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from sndskit.terminology.model import is_codable
+from sndskit.terminology.model import CODE_FORMS
 from sndskit.text import Lexicon
 
 # Classifications first, then substances, products, and boxes/units last on equal text match.
@@ -31,6 +32,20 @@ STRUCTURE_PENALTY = 5.0
 LABEL_BONUS = 2.0
 OTHER_SYNONYM_FACTOR = 0.95
 _NO_DATE = np.iinfo(np.int32).min
+
+
+def _secondary_concepts(concepts: pa.Table) -> np.ndarray:
+    """Structure nodes (not in a code form SNDS tables record) and CCAM supplements, as a
+    boolean array (vectorised: the store holds ≈ 145,000 concepts)."""
+    vocabulary, code = concepts.column("vocabulary"), concepts.column("code")
+    out = np.zeros(concepts.num_rows, dtype=bool)
+    for name, form in CODE_FORMS.items():
+        wrong = pc.and_(pc.equal(vocabulary, name), pc.invert(pc.match_substring_regex(code, form)))
+        out |= wrong.to_numpy(zero_copy_only=False)
+    supplement = pc.and_(
+        pc.equal(vocabulary, "CCAM"), pc.starts_with(concepts.column("label"), "Supplément")
+    )
+    return out | supplement.to_numpy(zero_copy_only=False)
 
 
 @dataclass(frozen=True)
@@ -88,17 +103,7 @@ class SearchIndex:
         self.concept_prior = np.array([VOCAB_PRIOR.get(v, 0.0) for v in self.vocabulary_names])[
             self.concept_vocabulary
         ]
-        self.concept_structure = np.array(
-            [
-                not is_codable(v, c) or (v == "CCAM" and label.startswith("Supplément"))
-                for v, c, label in zip(
-                    vocabularies,
-                    concepts.column("code").to_pylist(),
-                    concepts.column("label").to_pylist(),
-                    strict=True,
-                )
-            ]
-        )
+        self.concept_structure = _secondary_concepts(concepts)
         # words of each concept's label: at equal score the most general (shortest) first
         self.label_words = np.full(len(vocabularies), 99.0)
         self.text_is_label = np.array([k == "label" for k in kinds], dtype=bool)
