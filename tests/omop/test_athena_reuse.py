@@ -133,6 +133,11 @@ def test_atlas_export_carries_official_and_local_ids_and_names_the_missing(
     spe_id = built.ids()[("SPE", "1")]
     assert ids == {"I48": 900000001, "I48.0": 900000002, "1": spe_id}  # I481: none
     assert spe_id > ID_BASE
+    by_code = {i["concept"]["CONCEPT_CODE"]: i["concept"] for i in items}
+    assert (by_code["1"]["DOMAIN_ID"], by_code["I48.0"]["CONCEPT_CLASS_ID"]) == (
+        "Provider",
+        "ICD10 code",
+    )
     coverage = atlas_coverage(codelist, concepts)
     assert coverage == {
         "official": ["CIM10 I48", "CIM10 I480"],

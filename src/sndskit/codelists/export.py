@@ -76,6 +76,11 @@ def _atlas(codelist: Codelist, concepts: Mapping[tuple[str, str], OmopConcept] |
                 "CONCEPT_NAME": concept.concept_name if concept else label,
                 "CONCEPT_CODE": concept.concept_code if concept else code,
                 "VOCABULARY_ID": concept.vocabulary_id if concept else vocabulary,
+                **(
+                    {"DOMAIN_ID": concept.domain_id, "CONCEPT_CLASS_ID": concept.concept_class_id}
+                    if concept
+                    else {}
+                ),
                 "STANDARD_CONCEPT": (concept.standard_concept if concept else None) or "N",
                 "INVALID_REASON": (concept.invalid_reason if concept else None) or "V",
             },

@@ -390,6 +390,8 @@ class OmopConcept(BaseModel):
     concept_name: str
     vocabulary_id: str
     concept_code: str
+    domain_id: str
+    concept_class_id: str
     standard_concept: str | None
     invalid_reason: str | None
     local: bool
@@ -412,7 +414,8 @@ def find_omop_concepts(
     try:
         rows = con.execute(
             "SELECT w.v, w.c, k.concept_id, k.concept_name, k.vocabulary_id, k.concept_code, "
-            "k.standard_concept, k.invalid_reason FROM _wanted w JOIN concept k ON "
+            "k.domain_id, k.concept_class_id, k.standard_concept, k.invalid_reason "
+            "FROM _wanted w JOIN concept k ON "
             f"(k.concept_id < {ID_BASE} AND k.vocabulary_id = w.athena AND k.concept_code = w.form)"
             f" OR (k.concept_id > {ID_BASE} AND k.vocabulary_id = w.v AND k.concept_code = w.c) "
             "ORDER BY k.concept_id > 2000000000, k.concept_id"
@@ -420,7 +423,7 @@ def find_omop_concepts(
     finally:
         con.unregister("_wanted")
     found: dict[tuple[str, str], OmopConcept] = {}
-    for v, c, concept_id, name, vocabulary_id, code, standard, invalid in rows:
+    for v, c, concept_id, name, vocabulary_id, code, domain, klass, standard, invalid in rows:
         found.setdefault(
             (v, c),
             OmopConcept(
@@ -428,6 +431,8 @@ def find_omop_concepts(
                 concept_name=name,
                 vocabulary_id=vocabulary_id,
                 concept_code=code,
+                domain_id=domain,
+                concept_class_id=klass,
                 standard_concept=standard,
                 invalid_reason=invalid,
                 local=concept_id > ID_BASE,
