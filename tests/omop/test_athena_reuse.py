@@ -20,6 +20,7 @@ from sndskit.omop.source_concepts import (
     find_omop_concepts,
     install_source_concepts,
     official_vocabularies,
+    source_concept_ids_all,
 )
 
 OFFICIAL = [  # concept_id, name, vocabulary, class, code (dotted, as Athena writes CIM10)
@@ -138,6 +139,11 @@ def test_atlas_export_carries_official_and_local_ids_and_names_the_missing(
         "Provider",
         "ICD10 code",
     )
+    with duckdb.connect(str(athena_db), read_only=True) as con:
+        ids_for_mappings = source_concept_ids_all(con)  # CONCEPT_RELATIONSHIP export
+    assert ids_for_mappings[("CIM10", "I480")] == 900000002
+    assert ids_for_mappings[("ATC", "B01AF02")] == 900000003
+    assert ids_for_mappings[("SPE", "1")] == spe_id
     coverage = atlas_coverage(codelist, concepts)
     assert coverage == {
         "official": ["CIM10 I48", "CIM10 I480"],

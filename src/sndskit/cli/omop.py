@@ -31,6 +31,7 @@ from sndskit.omop.source_concepts import (
     install_source_concepts,
     official_vocabularies,
     read_registry,
+    source_concept_ids_all,
     write_registry,
 )
 from sndskit.omop.suggest import (
@@ -44,7 +45,6 @@ from sndskit.omop.vocabulary import (
     default_vocabulary_db,
     describe_concepts,
     load_vocabulary,
-    source_concept_ids,
     vocabulary_summary,
 )
 
@@ -92,7 +92,7 @@ def _source_ids(db: Path | None) -> dict[tuple[str, str], int]:
     con = _vocab_or_none(db)
     if con is not None:
         try:
-            ids = source_concept_ids(con)
+            ids = source_concept_ids_all(con)
         finally:
             con.close()
         if ids:

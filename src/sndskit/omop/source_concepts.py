@@ -441,6 +441,26 @@ def find_omop_concepts(
     return found
 
 
+def source_concept_ids_all(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], int]:
+    """``(vocabulary, SNDS code) → concept_id`` of every source concept a mapping can start
+    from: the local ones (ids > 2e9) and, for the vocabularies Athena has, its official
+    concepts (CIM10 codes undotted), which win over a local copy."""
+    rows = con.execute(
+        f"SELECT vocabulary_id, concept_code, concept_id FROM concept "
+        f"WHERE concept_id > {ID_BASE} AND vocabulary_id <> '{VOCABULARY_KEY}'"
+    ).fetchall()
+    ids = {(v, c): i for v, c, i in rows}
+    athena = {a: v for v, a in ATHENA_VOCABULARIES.items()}
+    official = con.execute(
+        f"SELECT vocabulary_id, concept_code, concept_id FROM concept "
+        f"WHERE concept_id < {ID_BASE} AND list_contains(?, vocabulary_id) ORDER BY concept_id",
+        [sorted(athena)],
+    ).fetchall()
+    for vocabulary_id, code, concept_id in official:
+        ids[(athena[vocabulary_id], code.replace(".", ""))] = concept_id
+    return ids
+
+
 def install_source_concepts(db: Path, concepts: SourceConcepts) -> None:
     """Install ``concepts`` in a vocabulary database, vocabulary by vocabulary: the local
     concepts (ids > 2e9) of the vocabularies built *or reused from Athena* are replaced;
@@ -516,5 +536,6 @@ __all__ = [
     "install_source_concepts",
     "official_vocabularies",
     "read_registry",
+    "source_concept_ids_all",
     "write_registry",
 ]
