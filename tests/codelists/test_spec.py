@@ -86,3 +86,43 @@ def test_relation_without_a_path_lists_the_reachable_vocabularies(tmp_path):
     )
     with pytest.raises(SndskitError, match="reachable: CIS, CIP13, CIP7, UCD"):
         load_spec(_write(tmp_path, text), CodelistSpec)
+
+
+def test_unknown_field_lists_the_allowed_fields_and_the_closest(tmp_path):
+    path = _write(tmp_path, GOOD.replace("vocabularies:", "vocabularys:"))
+    with pytest.raises(SndskitError) as info:
+        load_spec(path, CodelistSpec)
+    error = info.value
+    assert (error.line, error.field, error.message) == (3, "vocabularys", "unknown field")
+    assert set(CodelistSpec.model_fields) == set(error.allowed)
+    assert "did you mean" in error.hint and "vocabularies" in error.hint
+
+
+def test_unknown_field_inside_a_rule_lists_the_rule_fields(tmp_path):
+    path = _write(tmp_path, GOOD.replace("    patterns:", "    paterns:"))
+    with pytest.raises(SndskitError) as info:
+        load_spec(path, CodelistSpec)
+    error = info.value
+    assert error.line == 7 and error.field == "rules.0.paterns"
+    assert "patterns" in error.allowed and "terms" in error.allowed
+    assert "name" not in error.allowed  # the rule's fields, not the spec's
+    assert "patterns" in error.hint
+
+
+def test_a_wrong_codelist_reference_names_the_referring_file_and_line(tmp_path):
+    from sndskit.codelists.library import load_codelist_ref
+    from sndskit.specs import line_in_file, line_of_value
+
+    cohort = tmp_path / "cohort.yaml"
+    cohort.write_text("name: x\nentry:\n  events:\n    - {codelist: t2d_drgus}\n", "utf-8")
+    line = line_in_file(cohort, ("entry", "events", 0, "codelist"))
+    assert line == 4 == line_of_value(cohort, "codelist", "t2d_drgus")
+    with pytest.raises(SndskitError) as info:
+        load_codelist_ref("t2d_drgus", tmp_path, spec_file=cohort, spec_line=line)
+    assert (info.value.file, info.value.line) == (str(cohort), 4)
+    assert "t2d_drugs" in info.value.hint  # did you mean the curated list
+    broken = tmp_path / "mine.yaml"
+    broken.write_text(GOOD.replace("rules:", "rulez:"), "utf-8")
+    with pytest.raises(SndskitError) as info:
+        load_codelist_ref("mine.yaml", tmp_path, spec_file=cohort, spec_line=4)
+    assert info.value.file == str(broken) and f"{cohort}:4" in info.value.hint

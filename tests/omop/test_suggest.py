@@ -43,7 +43,9 @@ def test_english_label_bridges_french_codes(cim10):
         for s in ranked
     )
     assert [s.rank for s in best["E11"]] == [1, 2, 3, 4, 5]
-    assert best["E11"][0].as_mapping().status == "AUTO_MAPPED"
+    candidate = best["E11"][0].as_mapping(best["E11"][1:])
+    assert (candidate.status, candidate.equivalence) == ("UNCHECKED", "UNREVIEWED")
+    assert str(best["E11"][1].concept_id) in candidate.comment  # runners-up kept for review
 
 
 def test_accuracy_on_held_out_approved_mappings(cim10, test_mappings, mapping_rows):
@@ -127,3 +129,60 @@ def test_code_and_atc_bridges(tmp_path, real_store):
     (drug,) = Suggester(con, "CIP13", store=real_store).suggest(box[0], top=1)
     assert drug.concept_id == 1777806 and "ATC J01DD04 → ingredient" in drug.evidence
     con.close()
+
+
+def test_out_writes_one_unreviewed_candidate_per_code_above_the_minimum(
+    cim10, vocab_db, real_store, tmp_path
+):
+    """Issue #19 item 11: every top-k suggestion was written as an AUTO_MAPPED "Maps to";
+    imported unreviewed, the quality report said 100 % mapped."""
+    from sndskit.omop import read_mappings
+    from sndskit.omop.io_formats import write_mappings
+    from sndskit.omop.quality import assess_quality
+    from sndskit.omop.suggest import candidate_mappings
+
+    codes = ["E11", "J45", "R572", "G309", "Z00", "U07"]
+    ranked = {("CIM10", c, cim10.labels.get(c, "")): cim10.suggest(c, top=5) for c in codes}
+    rows = candidate_mappings(ranked, min_score=0.5)
+    assert [m.source_code for m in rows] == codes  # one row per code, never top-k rows
+    assert {m.status for m in rows} == {"UNCHECKED"}
+    above = {c for (_, c, _), ranked_c in ranked.items() if ranked_c and ranked_c[0].score >= 0.5}
+    assert {m.source_code for m in rows if m.target_concept_id} == above
+    assert 0 < len(above) < len(codes)  # the trap needs both kinds
+    for m in rows:
+        if m.target_concept_id:
+            assert m.score >= 0.5
+    path = write_mappings(rows, tmp_path / "candidates.usagi.csv", "usagi")
+    back = read_mappings(path)
+    assert {m.status for m in back} == {"UNCHECKED"}
+    with duckdb.connect(str(vocab_db), read_only=True) as con:
+        report = assess_quality(back, vocab=con, store=real_store)
+    (cim,) = [r for r in report["coverage"] if r["vocabulary"] == "CIM10"]
+    assert cim["share_codes_mapped"] == pytest.approx(len(above) / len(codes))
+    assert cim["share_codes_approved"] == 0
+
+
+def test_minimum_score_outside_0_1_is_refused():
+    from sndskit.errors import SndskitError
+    from sndskit.omop.suggest import candidate_mappings
+
+    with pytest.raises(SndskitError, match=r"outside 0\.\.1"):
+        candidate_mappings({}, min_score=1.5)
+
+
+def test_suggest_cli_out_writes_unchecked_candidates(vocab_db, real_home, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from sndskit.cli import app
+    from sndskit.omop import read_mappings
+
+    monkeypatch.setenv("SNDSKIT_HOME", str(real_home))
+    out = tmp_path / "review.usagi.csv"
+    args = ["omop", "suggest", "--db", str(vocab_db), "--codes", "E11,J45,Z00", "--top", "3"]
+    args += ["--store", str(tmp_path / "m.duckdb"), "--out", str(out), "--min-score", "0.5"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    rows = read_mappings(out)
+    assert sorted(m.source_code for m in rows) == ["E11", "J45", "Z00"]
+    assert {m.status for m in rows} == {"UNCHECKED"}
+    assert all(m.score is None or m.score >= 0.5 for m in rows)

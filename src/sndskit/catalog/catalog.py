@@ -17,6 +17,7 @@ from rapidfuzz import fuzz, process
 
 from sndskit.catalog.models import JoinHop, NomenclatureInfo, TableInfo
 from sndskit.catalog.names import TableName, instantiate, is_year_templated, resolve_table_name
+from sndskit.catalog.synonyms import matching_synonyms
 from sndskit.errors import SndskitError, UnknownNameError
 from sndskit.text import WordIndex, normalise_text, words
 
@@ -160,8 +161,34 @@ class Catalog:
                     table.name, table.product, field.name, field.description, round(score, 2), why
                 )
             )
-        hits.sort(key=lambda h: (-h.score, h.field, h.table))
-        return hits[:limit]
+        hits = self._synonym_hits(text, allowed) + hits
+        best: dict[tuple[str, str], FieldHit] = {}
+        for hit in hits:
+            key = (hit.table, hit.field)
+            if key not in best or hit.score > best[key].score:
+                best[key] = hit
+        return sorted(best.values(), key=lambda h: (-h.score, h.field, h.table))[:limit]
+
+    def _synonym_hits(self, text: str, allowed: set[str] | None) -> list[FieldHit]:
+        """Variables named by a curated desk word (``resources/catalog/field_synonyms.csv``)."""
+        hits = []
+        for synonym, score in matching_synonyms(text):
+            table = self.tables.get(synonym.table)
+            if table is None or (allowed is not None and table.name not in allowed):
+                continue
+            field = next((f for f in table.fields if f.name == synonym.field), None)
+            if field is not None:
+                hits.append(
+                    FieldHit(
+                        table.name,
+                        table.product,
+                        field.name,
+                        field.description,
+                        score,
+                        f"synonym “{synonym.term}”: {synonym.note}",
+                    )
+                )
+        return hits
 
     # -- joins ------------------------------------------------------------------------
     def find_join_path(self, start: str, end: str) -> list[JoinHop]:

@@ -9,8 +9,9 @@ import typer
 from rich.table import Table
 
 from sndskit.catalog import Catalog, get_catalog, get_nomenclature_values
+from sndskit.catalog.empty import explain_empty_field_search
 from sndskit.catalog.export import describe_table, join_path_as_dict, tables_overview
-from sndskit.cli.render import console, print_json, sample_notice
+from sndskit.cli.render import console, err_console, print_json, sample_notice
 
 app = typer.Typer(no_args_is_help=True, help="Browse the SNDS catalogue: tables, variables, joins.")
 
@@ -91,6 +92,12 @@ def search_command(
     """Find variables by name or description (accent- and case-insensitive, ranked)."""
     catalog = _catalog()
     hits = catalog.search_fields(text, limit=limit, product=product)
+    if not hits:
+        why = explain_empty_field_search(catalog, text, product=product)
+        if json_output:
+            print_json([])
+            return err_console.print(why.render(), markup=False)
+        return console.print(f"“{text}” : aucune variable / no variable\n{why.render()}")
     if json_output:
         return print_json([hit.__dict__ for hit in hits])
     table = Table("score", "table", "variable", "description", "matched on", title=f"“{text}”")

@@ -8,10 +8,23 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from sndskit.cli.render import ThresholdOption, console, err_console, print_json
+from sndskit.cli.render import (
+    BomOption,
+    SepOption,
+    ThresholdOption,
+    console,
+    err_console,
+    print_json,
+)
 from sndskit.codelists.diagnostics import find_orphans, summarise_usage
 from sndskit.codelists.diff import CodelistDiff, diff_codelists, drift
-from sndskit.codelists.export import FORMATS, export_codelist, import_codelist
+from sndskit.codelists.export import (
+    FORMATS,
+    atlas_coverage,
+    export_codelist,
+    import_codelist,
+    write_codelist_table,
+)
 from sndskit.codelists.library import get_library_spec, list_library
 from sndskit.codelists.model import Codelist, load_codelist, save_codelist
 from sndskit.codelists.resolve import build_codelist
@@ -19,8 +32,11 @@ from sndskit.codelists.spec import CodelistSpec
 from sndskit.engines.datasource import open_data
 from sndskit.errors import SndskitError
 from sndskit.io import write_text_atomic
+from sndskit.omop.source_concepts import find_omop_concepts
+from sndskit.omop.vocabulary import connect_vocabulary, default_vocabulary_db
 from sndskit.privacy import DEFAULT_THRESHOLD, render_count
 from sndskit.specs import load_spec
+from sndskit.tabular import format_for, write_table
 
 app = typer.Typer(no_args_is_help=True, help="Code lists: build, freeze, explain, export.")
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
@@ -133,9 +149,70 @@ def export_command(
     out: Annotated[
         Path | None, typer.Option("-o", "--out", help="File to write (default: stdout).")
     ] = None,
+    sep: SepOption = ",",
+    bom: BomOption = False,
+    vocab_db: Annotated[
+        Path | None,
+        typer.Option(
+            help="OMOP vocabulary database giving ATLAS concept ids (default: loaded one)."
+        ),
+    ] = None,
 ) -> None:
-    """Export as CSV, JSON, ATLAS concept set, SQL predicate or Markdown annex."""
-    text = export_codelist(load_codelist(codelist_file), fmt, dialect=dialect, column=column)
+    """Export as CSV, XLSX, JSON, ATLAS concept set, SQL predicate or Markdown annex."""
+    codelist = load_codelist(codelist_file)
+    if fmt == "atlas":
+        return _export_atlas(codelist, out, vocab_db)
+    if fmt == "xlsx" or (fmt == "csv" and out is not None):
+        if out is None:
+            raise SndskitError("xlsx needs a file", field="--out", hint="add --out list.xlsx")
+        write_codelist_table(codelist, out, fmt=fmt, sep=sep, bom=bom)
+        return console.print(f"written: {out}")
+    text = export_codelist(codelist, fmt, dialect=dialect, column=column, sep=sep, bom=bom)
+    if out is None:
+        print(text, end="")
+    else:
+        write_text_atomic(out, text)
+        console.print(f"written: {out}")
+
+
+def _export_atlas(codelist: Codelist, out: Path | None, vocab_db: Path | None) -> None:
+    """ATLAS JSON with concept ids from the OMOP vocabulary; says which codes have none."""
+    if vocab_db is None and not default_vocabulary_db().exists():
+        err_console.print(
+            "[yellow]warning:[/] aucun vocabulaire OMOP chargé : CONCEPT_ID vides, ATLAS ne "
+            "pourra pas importer / no OMOP vocabulary loaded: empty CONCEPT_IDs, ATLAS cannot "
+            "import them — run `sndskit omop vocab load DIR` and `sndskit omop source-concepts`"
+        )
+        concepts = None
+    else:
+        con = connect_vocabulary(vocab_db)
+        try:
+            concepts = find_omop_concepts(
+                con,
+                [e.key for e in codelist.entries]
+                + [(e.vocabulary, e.code) for e in codelist.excluded],
+            )
+        finally:
+            con.close()
+        coverage = atlas_coverage(codelist, concepts)
+        err_console.print(
+            f"concept ids: {len(coverage['official'])} official (Athena), "
+            f"{len(coverage['local'])} local (> 2,000,000,000: only in this OMOP instance), "
+            f"{len(coverage['missing'])} without concept (left out)"
+        )
+        if coverage["local"]:
+            err_console.print(
+                "[yellow]local / locaux:[/] "
+                + ", ".join(coverage["local"][:20])
+                + (" …" if len(coverage["local"]) > 20 else "")
+            )
+        if coverage["missing"]:
+            err_console.print(
+                "[yellow]sans concept / no concept:[/] "
+                + ", ".join(coverage["missing"])
+                + " — run `sndskit omop source-concepts`"
+            )
+    text = export_codelist(codelist, "atlas", concepts=concepts)
     if out is None:
         print(text, end="")
     else:
@@ -145,7 +222,10 @@ def export_command(
 
 @app.command("import")
 def import_command(
-    source: Annotated[Path, typer.Argument(help="CSV (vocabulary,code[,label]) or ATLAS JSON.")],
+    source: Annotated[
+        Path,
+        typer.Argument(help="CSV (vocabulary,code[,label]; `,` `;` or tab) or ATLAS JSON."),
+    ],
     out: Annotated[Path, typer.Option("-o", "--out", help="Frozen list (JSON) to write.")],
     name: Annotated[str | None, typer.Option(help="Name of the list.")] = None,
 ) -> None:
@@ -170,6 +250,30 @@ def library_command(json_output: JsonFlag = False) -> None:
     console.print(table)
 
 
+OutOption = Annotated[
+    Path | None,
+    typer.Option("-o", "--out", help="Also write the table (.csv or .xlsx), counts masked."),
+]
+
+
+def _write_masked(
+    out: Path, rows: list[dict], columns: list[str], threshold: int, sep: str, bom: bool
+) -> None:
+    """The table as printed (small counts shown as 1-10 / masked) in a CSV or XLSX file."""
+    values = [
+        [
+            *(row[c] for c in columns),
+            render_count(row["records"], row["masked"], threshold),
+            render_count(row["persons"], row["masked"], threshold),
+        ]
+        for row in rows
+    ]
+    write_table(
+        out, [*columns, "records", "persons"], values, fmt=format_for(out), sep=sep, bom=bom
+    )
+    err_console.print(f"written: {out}")
+
+
 def _masked_table(rows: list[dict], columns: list[str], threshold: int, title: str) -> Table:
     table = Table(*columns, "records", "persons", title=title)
     for row in rows:
@@ -189,9 +293,14 @@ def usage_command(
     ],
     threshold: ThresholdOption = DEFAULT_THRESHOLD,
     json_output: JsonFlag = False,
+    out: OutOption = None,
+    sep: SepOption = ",",
+    bom: BomOption = False,
 ) -> None:
     """Records and distinct persons per code and year in the data (small counts masked)."""
     rows = summarise_usage(load_codelist(codelist_file), open_data(data), threshold=threshold)
+    if out is not None:
+        _write_masked(out, rows, ["vocabulary", "code", "year", "label"], threshold, sep, bom)
     if json_output:
         return print_json(rows)
     console.print(_masked_table(rows, ["vocabulary", "code", "year", "label"], threshold, "usage"))
@@ -206,13 +315,25 @@ def orphans_command(
     limit: Annotated[int, typer.Option(help="Maximum number of codes.")] = 50,
     threshold: ThresholdOption = DEFAULT_THRESHOLD,
     json_output: JsonFlag = False,
+    out: OutOption = None,
+    sep: SepOption = ",",
+    bom: BomOption = False,
 ) -> None:
-    """Codes present in the data, close to the list but not in it, most frequent first."""
+    """Codes in the data related to the list (hierarchy, same substance or ATC class) but
+    not in it, most frequent first."""
     rows = find_orphans(
         load_codelist(codelist_file), open_data(data), limit=limit, threshold=threshold
     )
+    if out is not None:
+        _write_masked(out, rows, ["vocabulary", "code", "label", "reason"], threshold, sep, bom)
     if json_output:
         return print_json(rows)
+    if not rows:
+        return console.print(
+            "aucun code apparenté à la liste (hiérarchie, substance, classe ATC) absent de la "
+            "liste n'apparaît dans les données / no code related to the list (hierarchy, "
+            "substance, ATC class) and missing from it occurs in the data"
+        )
     console.print(
         _masked_table(rows, ["vocabulary", "code", "label", "reason"], threshold, "orphan codes")
     )

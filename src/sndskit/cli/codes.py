@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from sndskit.cli.render import console, print_json
+from sndskit.cli.render import console, err_console, print_json
 from sndskit.terminology import (
     get_ancestors,
     get_concept,
@@ -17,6 +17,7 @@ from sndskit.terminology import (
     search_concepts,
     summarise_vocabularies,
 )
+from sndskit.terminology.empty import explain_empty_search
 
 app = typer.Typer(no_args_is_help=True, help="Find codes: CIM-10, CCAM, ATC, CIP13, UCD, NABM …")
 
@@ -42,6 +43,12 @@ def search_command(
     hits = search_concepts(
         query, vocabularies=_split(vocab), levels=levels, valid_at=day, limit=limit
     )
+    if not hits:
+        why = explain_empty_search(query, vocabularies=_split(vocab), levels=levels, valid_at=day)
+        if json_output:
+            print_json([])
+            return err_console.print(why.render(), markup=False)
+        return console.print(f"“{query}” : aucun code / no code\n{why.render()}", markup=False)
     if json_output:
         return print_json([hit.model_dump(mode="json") for hit in hits])
     table = Table("vocabulary", "code", "label", "score", "matched by", title=f"“{query}”")
@@ -52,7 +59,7 @@ def search_command(
             else f"{hit.matched_by}: {hit.matched_text}"
         )
         table.add_row(hit.vocabulary, hit.code, hit.label, f"{hit.score:.0f}", why)
-    console.print(table if hits else f"no code matches “{query}”")
+    console.print(table)
 
 
 @app.command("show")

@@ -29,16 +29,22 @@ from sndskit.omop.source_concepts import (
     default_registry_path,
     export_athena,
     install_source_concepts,
+    official_vocabularies,
     read_registry,
+    source_concept_ids_all,
     write_registry,
 )
-from sndskit.omop.suggest import Suggester, evaluate_suggestions
+from sndskit.omop.suggest import (
+    MIN_CANDIDATE_SCORE,
+    Suggester,
+    candidate_mappings,
+    evaluate_suggestions,
+)
 from sndskit.omop.vocabulary import (
     connect_vocabulary,
     default_vocabulary_db,
     describe_concepts,
     load_vocabulary,
-    source_concept_ids,
     vocabulary_summary,
 )
 
@@ -86,7 +92,7 @@ def _source_ids(db: Path | None) -> dict[tuple[str, str], int]:
     con = _vocab_or_none(db)
     if con is not None:
         try:
-            ids = source_concept_ids(con)
+            ids = source_concept_ids_all(con)
         finally:
             con.close()
         if ids:
@@ -152,15 +158,35 @@ def source_concepts_command(
     vocab: Annotated[str | None, typer.Option(help="Comma-separated SNDS vocabularies.")] = None,
     install: Annotated[bool, typer.Option(help="Write them into the vocabulary database.")] = True,
 ) -> None:
-    """SNDS codes as non-standard OMOP concepts (ids > 2,000,000,000, stable, registry kept)."""
+    """SNDS codes as non-standard OMOP concepts (ids > 2,000,000,000, stable, registry kept).
+
+    Vocabularies whose Athena concepts are loaded (CIM10, ATC) reuse them: no local copy.
+    A run for some vocabularies (--vocab) keeps the local concepts of the others."""
     registry_path = registry or default_registry_path()
+    con = _vocab_or_none(db)
+    try:
+        official = official_vocabularies(con) if con is not None else []
+    finally:
+        if con is not None:
+            con.close()
     concepts = build_source_concepts(
-        store=store_path(), registry=read_registry(registry_path), vocabularies=_split(vocab)
+        store=store_path(),
+        registry=read_registry(registry_path),
+        vocabularies=_split(vocab),
+        official=official,
     )
     write_registry(registry_path, concepts.registry)
+    for vocabulary in concepts.reused:
+        console.print(
+            f"{vocabulary}: concepts officiels Athena réutilisés / Athena's official concepts "
+            "reused (no local copy)"
+        )
     if install and (db is not None or default_vocabulary_db().exists()):
         install_source_concepts(db or default_vocabulary_db(), concepts)
-        console.print(f"installed in {db or default_vocabulary_db()}")
+        console.print(
+            f"installed in {db or default_vocabulary_db()} "
+            f"(replaced: {', '.join(concepts.vocabularies + concepts.reused) or 'none'})"
+        )
     if out:
         for path in export_athena(concepts, out):
             console.print(f"wrote {path}")
@@ -321,7 +347,14 @@ def suggest_command(
     codes: Annotated[str | None, typer.Option(help="Comma-separated codes.")] = None,
     usage: Annotated[Path | None, typer.Option(help="Usage counts: most frequent first.")] = None,
     limit: Annotated[int, typer.Option(min=1, help="At most this many codes.")] = 50,
-    out: Annotated[Path | None, typer.Option(help="Write the suggestions as a Usagi CSV.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Write one unreviewed (UNCHECKED) candidate per code as a Usagi CSV."),
+    ] = None,
+    min_score: Annotated[
+        float,
+        typer.Option(min=0.0, max=1.0, help="Candidates below this score are not written."),
+    ] = MIN_CANDIDATE_SCORE,
     evaluate: Annotated[
         bool, typer.Option("--evaluate", help="Top-1/top-5 accuracy on approved mappings.")
     ] = False,
@@ -358,8 +391,17 @@ def suggest_command(
     finally:
         con.close()
     if out:
-        write_mappings([s.as_mapping() for s in suggestions], out, "usagi")
-        err_console.print(f"{len(suggestions)} suggestions for {len(wanted)} codes → {out}")
+        ranked = {(vocabulary, c, engine.labels.get(c, "")): [] for c in wanted}
+        for s in suggestions:
+            ranked[(vocabulary, s.source_code, engine.labels.get(s.source_code, ""))].append(s)
+        rows = candidate_mappings(ranked, min_score=min_score)
+        write_mappings(rows, out, "usagi")
+        with_target = sum(1 for m in rows if m.target_concept_id)
+        err_console.print(
+            f"{with_target} candidats non revus (UNCHECKED) / unreviewed candidates, "
+            f"{len(rows) - with_target} codes sans candidat ≥ {min_score:.2f} / without a "
+            f"candidate → {out}"
+        )
     if json_output:
         return print_json([s.model_dump() for s in suggestions])
     table = Table("code", "label", "#", "concept", "name", "domain", "score", "evidence")

@@ -28,3 +28,10 @@ def sample_notice(is_sample: bool) -> None:
 
 ThresholdOption = Annotated[int, typer.Option(help="Mask counts of 1..threshold persons.")]
 """The privacy threshold option shared by every command that prints counts."""
+
+SepOption = Annotated[
+    str, typer.Option("--sep", help="CSV separator: ',' or ';' (French spreadsheets) or '\\t'.")
+]
+BomOption = Annotated[
+    bool, typer.Option("--bom", help="Start the CSV with a UTF-8 BOM (Excel reads accents).")
+]

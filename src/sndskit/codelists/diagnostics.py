@@ -11,10 +11,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from rapidfuzz import fuzz
 from sqlglot import exp
 
 from sndskit.codelists.model import Codelist
+from sndskit.codelists.orphans import related_codes
 from sndskit.engines import open_engine
 from sndskit.engines.datasource import DataFolder
 from sndskit.engines.occurrences import identity_plan, occurrences_query
@@ -22,8 +22,6 @@ from sndskit.privacy import DEFAULT_THRESHOLD, mask_counts
 from sndskit.snds.schema import DataSchema
 from sndskit.snds.sources import code_locations
 from sndskit.terminology.search import search_index
-
-LEXICAL_THRESHOLD = 75  # rapidfuzz token_set_ratio between labels
 
 
 def _counts(engine, vocabulary: str, codes: list[str] | None, by_year: bool) -> list[tuple]:
@@ -103,8 +101,9 @@ def find_orphans(
     threshold: int = DEFAULT_THRESHOLD,
     engine: str = "duckdb",
 ) -> list[dict[str, Any]]:
-    """Codes in the data, not in the list, close to it: same parent as a listed code, below a
-    listed code, or a label lexically close to a listed label; most frequent first."""
+    """Codes in the data, not in the list, related to it in the terminology (hierarchy, same
+    substance or ATC class: :func:`~sndskit.codelists.orphans.related_codes`); most frequent
+    first."""
     index = search_index(store)
     found = []
     with _linked(data, engine) as runner:
@@ -114,14 +113,10 @@ def find_orphans(
             if code_locations(vocabulary)
         }
     for vocabulary, counts in in_data.items():
-        listed = {e.code: e.label for e in codelist.entries if e.vocabulary == vocabulary}
-        excluded = {e.code for e in codelist.excluded if e.vocabulary == vocabulary}
-        parents = {row["parent"] for row in _rows(index, vocabulary, listed) if row["parent"]}
+        related = related_codes(codelist, vocabulary, store=store)
         for code, records, persons in counts:
-            if code in listed or code in excluded:
-                continue
             concept = next(iter(_rows(index, vocabulary, [code])), None)
-            reason = _closeness(code, concept, listed, parents)
+            reason = related.get(code)
             if reason:
                 found.append(
                     {
@@ -144,24 +139,3 @@ def _listed(codelist: Codelist, vocabulary: str) -> dict[str, str]:
 def _rows(index, vocabulary: str, codes) -> list[dict]:
     ids = [i for c in codes if (i := index.concept_id(vocabulary, c)) is not None]
     return index.concept_rows(ids)
-
-
-def _closeness(
-    code: str, concept: dict | None, listed: dict[str, str], parents: set[str]
-) -> str | None:
-    if concept and concept["parent"] in parents:
-        return f"same parent ({concept['parent']}) as listed codes"
-    if concept and concept["parent"] in listed:
-        return f"below listed code {concept['parent']}"
-    head = next((c for c in listed if code.startswith(c) and len(c) >= 3), None)
-    if head:
-        return f"starts with listed code {head}"
-    if concept:
-        best = max(
-            listed.items(),
-            key=lambda kv: fuzz.token_set_ratio(concept["label"], kv[1]),
-            default=None,
-        )
-        if best and fuzz.token_set_ratio(concept["label"], best[1]) >= LEXICAL_THRESHOLD:
-            return f"label close to {best[0]} ({best[1]})"
-    return None

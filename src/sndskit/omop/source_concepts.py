@@ -83,6 +83,10 @@ TARGET_DOMAINS: dict[str, tuple[str, ...]] = {
     "NAT": ("Observation", "Visit", "Procedure"),
     "SPE": ("Provider",),
 }
+# SNDS vocabularies Athena distributes (OMOP vocabulary_id there): their official concepts
+# are reused instead of local ones (https://athena.ohdsi.org: "CIM10" is the French ICD-10
+# modification maintained by OHDSI, "ATC" the WHO classification).
+ATHENA_VOCABULARIES: dict[str, str] = {"CIM10": "CIM10", "ATC": "ATC"}
 _CLASS_NAMES = {
     "SUBSTANCE": "Substance",
     "GENERIC_GROUP": "Generic grp",
@@ -90,18 +94,6 @@ _CLASS_NAMES = {
     "NAT": "Nature",
 }
 _SYNONYM_LANGUAGE = {"english": ENGLISH, "alt_code": None}  # others are French
-CONCEPT_COLUMNS = (
-    "concept_id",
-    "concept_name",
-    "domain_id",
-    "vocabulary_id",
-    "concept_class_id",
-    "standard_concept",
-    "concept_code",
-    "valid_start_date",
-    "valid_end_date",
-    "invalid_reason",
-)
 
 
 def default_registry_path() -> Path:
@@ -198,6 +190,8 @@ class SourceConcepts(BaseModel):
     vocabulary: pa.Table
     registry: dict[tuple[str, str], int]
     new_ids: int
+    vocabularies: list[str] = []  # built here (their local concepts are replaced on install)
+    reused: list[str] = []  # official Athena concepts loaded: reused, no local copy
 
     def ids(self) -> dict[tuple[str, str], int]:
         """``(vocabulary, code) → concept_id`` for the concepts built (not retired keys)."""
@@ -223,16 +217,9 @@ def _concept_class(vocabulary: str, level: int | None) -> str:
     return f"{name} level {level}" if level else name
 
 
-def build_source_concepts(
-    *,
-    store: Path | None = None,
-    registry: dict[tuple[str, str], int] | None = None,
-    vocabularies: Iterable[str] | None = None,
-    as_of: date | None = None,
-) -> SourceConcepts:
-    """SNDS concepts of the terminology store as OMOP source concepts (non-standard)."""
+def _read_store(store: Path | None, wanted: list[str]) -> tuple[list, list, dict[str, str]]:
+    """Concept rows, synonyms and versions of the ``wanted`` vocabularies of the store."""
     con = connect_store(Path(store) if store else store_path())
-    wanted = sorted(set(vocabularies or VOCABULARIES) & set(VOCABULARIES))
     try:
         rows = con.execute(
             "SELECT vocabulary, code, label, level, valid_from, valid_to FROM concepts "
@@ -251,59 +238,64 @@ def build_source_concepts(
         ) from None
     finally:
         con.close()
-    present = sorted({r[0] for r in rows})
-    keys = [(r[0], r[1]) for r in rows] + [(VOCABULARY_KEY, v) for v in present]
-    before = len(registry or {})
-    ids = assign_ids(keys, registry)
-    today = as_of or date.today()
-    concept = {name: [] for name in CONCEPT_COLUMNS}
-    labels: dict[tuple[str, str], str] = {}
+    return rows, synonyms, versions
 
-    def add(concept_id, name, domain, vocabulary, klass, code, start, end, invalid):
-        for column, value in zip(
-            CONCEPT_COLUMNS,
-            (
-                concept_id,
-                _clean(name)[:255],
-                domain,
-                vocabulary,
-                klass[:20],
-                None,
-                code[:50],
-                start,
-                end,
-                invalid,
-            ),
-            strict=True,
-        ):
-            concept[column].append(value)
 
+def _concept_table(
+    rows: list, present: list[str], ids: dict[tuple[str, str], int], today: date
+) -> pa.Table:
+    """The ``concept`` rows: one per code, plus one ``Vocabulary`` concept per vocabulary."""
+    values: list[tuple] = []
     for vocabulary, code, label, level, valid_from, valid_to in rows:
         invalid = "D" if valid_to is not None and valid_to < today else None
-        add(
-            ids[(vocabulary, code)],
-            label or code,
-            SOURCE_DOMAINS.get(vocabulary, "Observation"),
-            vocabulary,
-            _concept_class(vocabulary, level),
-            code,
-            valid_from or DEFAULT_START,
-            valid_to or DEFAULT_END,
-            invalid,
+        values.append(
+            (
+                ids[(vocabulary, code)],
+                label or code,
+                SOURCE_DOMAINS.get(vocabulary, "Observation"),
+                vocabulary,
+                _concept_class(vocabulary, level),
+                code,
+                valid_from or DEFAULT_START,
+                valid_to or DEFAULT_END,
+                invalid,
+            )
         )
-        labels[(vocabulary, code)] = label or code
     for vocabulary in present:
-        add(
-            ids[(VOCABULARY_KEY, vocabulary)],
-            VOCABULARIES[vocabulary],
-            "Metadata",
-            VOCABULARY_KEY,
-            "Vocabulary",
-            vocabulary,
-            DEFAULT_START,
-            DEFAULT_END,
-            None,
+        values.append(
+            (
+                ids[(VOCABULARY_KEY, vocabulary)],
+                VOCABULARIES[vocabulary],
+                "Metadata",
+                VOCABULARY_KEY,
+                "Vocabulary",
+                vocabulary,
+                DEFAULT_START,
+                DEFAULT_END,
+                None,
+            )
         )
+    columns = list(zip(*values, strict=True)) if values else [[] for _ in range(9)]
+    concept_id, name, domain, vocab, klass, code, start, end, invalid = columns
+    return pa.table(
+        {
+            "concept_id": pa.array(concept_id, pa.int32()),
+            "concept_name": pa.array([_clean(n)[:255] for n in name], pa.string()),
+            "domain_id": pa.array(domain, pa.string()),
+            "vocabulary_id": pa.array(vocab, pa.string()),
+            "concept_class_id": pa.array([k[:20] for k in klass], pa.string()),
+            "standard_concept": pa.array([None] * len(concept_id), pa.string()),
+            "concept_code": pa.array([c[:50] for c in code], pa.string()),
+            "valid_start_date": pa.array(start, pa.date32()),
+            "valid_end_date": pa.array(end, pa.date32()),
+            "invalid_reason": pa.array(invalid, pa.string()),
+        }
+    )
+
+
+def _synonym_table(rows: list, synonyms: list, ids: dict[tuple[str, str], int]) -> pa.Table:
+    """French label of each concept, then its store synonyms (English ones flagged)."""
+    labels = {(r[0], r[1]): r[2] or r[1] for r in rows}
     synonym_rows: dict[tuple[int, str], int] = {}
     for key, label in labels.items():
         synonym_rows.setdefault((ids[key], _clean(label)[:1000]), FRENCH)
@@ -312,56 +304,190 @@ def build_source_concepts(
         if language is None or (vocabulary, code) not in labels or not text:
             continue
         synonym_rows.setdefault((ids[(vocabulary, code)], _clean(text)[:1000]), language)
-    concept_types = {
-        "concept_id": pa.int32(),
-        "valid_start_date": pa.date32(),
-        "valid_end_date": pa.date32(),
-    }
-    concept_table = pa.table(
-        {
-            name: pa.array(values, type=concept_types.get(name, pa.string()))
-            for name, values in concept.items()
-        }
-    )
-    synonym_table = pa.table(
+    return pa.table(
         {
             "concept_id": pa.array([k[0] for k in synonym_rows], pa.int32()),
             "concept_synonym_name": pa.array([k[1] for k in synonym_rows], pa.string()),
             "language_concept_id": pa.array(list(synonym_rows.values()), pa.int32()),
         }
     )
+
+
+def build_source_concepts(
+    *,
+    store: Path | None = None,
+    registry: dict[tuple[str, str], int] | None = None,
+    vocabularies: Iterable[str] | None = None,
+    as_of: date | None = None,
+    official: Iterable[str] = (),
+) -> SourceConcepts:
+    """SNDS concepts of the terminology store as OMOP source concepts (non-standard).
+
+    Vocabularies in ``official`` (those whose Athena concepts are loaded, see
+    :func:`official_vocabularies`) are not built: Athena's concepts are reused, never
+    duplicated. ``SourceConcepts.reused`` lists them.
+    """
+    requested = sorted(set(vocabularies or VOCABULARIES) & set(VOCABULARIES))
+    reused = sorted(set(requested) & set(official))
+    wanted = [v for v in requested if v not in reused]
+    rows, synonyms, versions = _read_store(store, wanted) if wanted else ([], [], {})
+    present = sorted({r[0] for r in rows})
+    keys = [(r[0], r[1]) for r in rows] + [(VOCABULARY_KEY, v) for v in present]
+    before = len(registry or {})
+    ids = assign_ids(keys, registry)
     vocabulary_table = pa.table(
         {
-            "vocabulary_id": present,
-            "vocabulary_name": [VOCABULARIES[v] for v in present],
-            "vocabulary_reference": ["sndskit (SNDS reference data)"] * len(present),
-            "vocabulary_version": [versions.get(v) or "" for v in present],
+            "vocabulary_id": pa.array(present, pa.string()),
+            "vocabulary_name": pa.array([VOCABULARIES[v] for v in present], pa.string()),
+            "vocabulary_reference": pa.array(
+                ["sndskit (SNDS reference data)"] * len(present), pa.string()
+            ),
+            "vocabulary_version": pa.array([versions.get(v) or "" for v in present], pa.string()),
             "vocabulary_concept_id": pa.array(
                 [ids[(VOCABULARY_KEY, v)] for v in present], pa.int32()
             ),
         }
     )
     return SourceConcepts(
-        concept=concept_table,
-        concept_synonym=synonym_table,
+        concept=_concept_table(rows, present, ids, as_of or date.today()),
+        concept_synonym=_synonym_table(rows, synonyms, ids),
         vocabulary=vocabulary_table,
         registry=ids,
         new_ids=len(ids) - before,
+        vocabularies=wanted,
+        reused=reused,
     )
 
 
+def official_vocabularies(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """SNDS vocabularies whose official Athena concepts (ids < 2e9) are loaded in ``con``."""
+    rows = con.execute(
+        f"SELECT DISTINCT vocabulary_id FROM concept WHERE concept_id < {ID_BASE} "
+        "AND list_contains(?, vocabulary_id)",
+        [sorted(set(ATHENA_VOCABULARIES.values()))],
+    ).fetchall()
+    loaded = {r[0] for r in rows}
+    return sorted(v for v, athena in ATHENA_VOCABULARIES.items() if athena in loaded)
+
+
+def athena_code_forms(vocabulary: str, code: str) -> list[str]:
+    """The forms a SNDS code may take in Athena (ICD-10 codes are dotted there).
+
+    >>> athena_code_forms("CIM10", "I489"), athena_code_forms("ATC", "B01AF02")
+    (['I489', 'I48.9'], ['B01AF02'])
+    """
+    if vocabulary == "CIM10" and len(code) > 3 and "." not in code:
+        return [code, f"{code[:3]}.{code[3:]}"]
+    return [code]
+
+
+class OmopConcept(BaseModel):
+    """The OMOP concept of one SNDS code: official (Athena) or local (id > 2e9)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    concept_id: int
+    concept_name: str
+    vocabulary_id: str
+    concept_code: str
+    domain_id: str
+    concept_class_id: str
+    standard_concept: str | None
+    invalid_reason: str | None
+    local: bool
+
+
+def find_omop_concepts(
+    con: duckdb.DuckDBPyConnection, keys: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], OmopConcept]:
+    """``(vocabulary, code) → OmopConcept`` for the keys the vocabulary database knows;
+    an official Athena concept is preferred to a local one."""
+    wanted = [
+        (v, c, ATHENA_VOCABULARIES.get(v, v), form)
+        for v, c in keys
+        for form in athena_code_forms(v, c)
+    ]
+    if not wanted:
+        return {}
+    columns = [list(column) for column in zip(*wanted, strict=True)]
+    con.register("_wanted", pa.table(dict(zip(("v", "c", "athena", "form"), columns, strict=True))))
+    try:
+        rows = con.execute(
+            "SELECT w.v, w.c, k.concept_id, k.concept_name, k.vocabulary_id, k.concept_code, "
+            "k.domain_id, k.concept_class_id, k.standard_concept, k.invalid_reason "
+            "FROM _wanted w JOIN concept k ON "
+            f"(k.concept_id < {ID_BASE} AND k.vocabulary_id = w.athena AND k.concept_code = w.form)"
+            f" OR (k.concept_id > {ID_BASE} AND k.vocabulary_id = w.v AND k.concept_code = w.c) "
+            "ORDER BY k.concept_id > 2000000000, k.concept_id"
+        ).fetchall()
+    finally:
+        con.unregister("_wanted")
+    found: dict[tuple[str, str], OmopConcept] = {}
+    for v, c, concept_id, name, vocabulary_id, code, domain, klass, standard, invalid in rows:
+        found.setdefault(
+            (v, c),
+            OmopConcept(
+                concept_id=concept_id,
+                concept_name=name,
+                vocabulary_id=vocabulary_id,
+                concept_code=code,
+                domain_id=domain,
+                concept_class_id=klass,
+                standard_concept=standard,
+                invalid_reason=invalid,
+                local=concept_id > ID_BASE,
+            ),
+        )
+    return found
+
+
+def source_concept_ids_all(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], int]:
+    """``(vocabulary, SNDS code) → concept_id`` of every source concept a mapping can start
+    from: the local ones (ids > 2e9) and, for the vocabularies Athena has, its official
+    concepts (CIM10 codes undotted), which win over a local copy."""
+    rows = con.execute(
+        f"SELECT vocabulary_id, concept_code, concept_id FROM concept "
+        f"WHERE concept_id > {ID_BASE} AND vocabulary_id <> '{VOCABULARY_KEY}'"
+    ).fetchall()
+    ids = {(v, c): i for v, c, i in rows}
+    athena = {a: v for v, a in ATHENA_VOCABULARIES.items()}
+    official = con.execute(
+        f"SELECT vocabulary_id, concept_code, concept_id FROM concept "
+        f"WHERE concept_id < {ID_BASE} AND list_contains(?, vocabulary_id) ORDER BY concept_id",
+        [sorted(athena)],
+    ).fetchall()
+    for vocabulary_id, code, concept_id in official:
+        ids[(athena[vocabulary_id], code.replace(".", ""))] = concept_id
+    return ids
+
+
 def install_source_concepts(db: Path, concepts: SourceConcepts) -> None:
-    """Replace the local concepts (ids > 2e9) of a vocabulary database with ``concepts``."""
+    """Install ``concepts`` in a vocabulary database, vocabulary by vocabulary: the local
+    concepts (ids > 2e9) of the vocabularies built *or reused from Athena* are replaced;
+    those of every other vocabulary are kept (runs are incremental)."""
     if not Path(db).exists():
         raise SndskitError(
             "no OMOP vocabulary database", file=db, hint="run `sndskit omop vocab load DIR` first"
         )
+    replaced = sorted({*concepts.vocabularies, *concepts.reused})
     con = duckdb.connect(str(db))
     try:
         con.execute("BEGIN")
-        con.execute(f"DELETE FROM concept WHERE concept_id > {ID_BASE}")
-        con.execute(f"DELETE FROM concept_synonym WHERE concept_id > {ID_BASE}")
-        con.execute(f"DELETE FROM vocabulary WHERE vocabulary_concept_id > {ID_BASE}")
+        local = (
+            f"concept_id > {ID_BASE} AND (list_contains(?, vocabulary_id) OR "
+            f"(vocabulary_id = '{VOCABULARY_KEY}' AND list_contains(?, concept_code)))"
+        )
+        con.execute(
+            f"DELETE FROM concept_synonym WHERE concept_id IN "
+            f"(SELECT concept_id FROM concept WHERE {local})",
+            [replaced, replaced],
+        )
+        con.execute(f"DELETE FROM concept WHERE {local}", [replaced, replaced])
+        con.execute(
+            f"DELETE FROM vocabulary WHERE vocabulary_concept_id > {ID_BASE} "
+            "AND list_contains(?, vocabulary_id)",
+            [replaced],
+        )
         for table in ("concept", "concept_synonym", "vocabulary"):
             con.register("_rows", getattr(concepts, table))
             con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _rows")
@@ -395,6 +521,7 @@ def export_athena(concepts: SourceConcepts, out_dir: Path) -> list[Path]:
 
 
 __all__ = [
+    "ATHENA_VOCABULARIES",
     "ID_BASE",
     "ID_MAX",
     "SOURCE_DOMAINS",
@@ -405,7 +532,10 @@ __all__ = [
     "candidate_id",
     "default_registry_path",
     "export_athena",
+    "find_omop_concepts",
     "install_source_concepts",
+    "official_vocabularies",
     "read_registry",
+    "source_concept_ids_all",
     "write_registry",
 ]

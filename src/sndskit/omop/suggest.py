@@ -34,7 +34,8 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from sndskit.config import store_path
-from sndskit.omop.mappings import Mapping, MappingStatus
+from sndskit.errors import SndskitError
+from sndskit.omop.mappings import Equivalence, Mapping, MappingStatus
 from sndskit.omop.source_concepts import TARGET_DOMAINS
 from sndskit.store import connect_store
 from sndskit.text import normalise_text
@@ -123,8 +124,13 @@ class Suggestion(BaseModel):
     score: float
     evidence: str
 
-    def as_mapping(self) -> Mapping:
-        """The suggestion as an AUTO_MAPPED mapping (for Usagi review or the store)."""
+    def as_mapping(self, alternatives: Iterable[Suggestion] = ()) -> Mapping:
+        """The suggestion as an *unreviewed candidate* (UNCHECKED, UNREVIEWED): a reviewer
+        approves it in Usagi or the store; the runner-up concepts go in the comment."""
+        others = "; ".join(f"{a.concept_id} {a.concept_name} ({a.score:.2f})" for a in alternatives)
+        comment = f"candidate, unreviewed: {self.evidence}" + (
+            f" | alternatives: {others}" if others else ""
+        )
         return Mapping(
             source_vocabulary=self.source_vocabulary,
             source_code=self.source_code,
@@ -133,11 +139,52 @@ class Suggestion(BaseModel):
             target_name=self.concept_name,
             target_vocabulary_id=self.vocabulary_id,
             target_domain_id=self.domain_id,
-            status=MappingStatus.AUTO_MAPPED,
+            status=MappingStatus.UNCHECKED,
+            equivalence=Equivalence.UNREVIEWED,
             score=round(self.score, 4),
             author="sndskit suggest",
-            comment=self.evidence[:500],
+            comment=comment[:1000],
         )
+
+
+# Below this score a suggestion is not written as a candidate (top-1 precision on the test
+# mapping set: 0.86 at 0.5 vs 0.81 without a minimum — BENCHMARKS.md).
+MIN_CANDIDATE_SCORE = 0.5
+
+
+def candidate_mappings(
+    ranked: dict[tuple[str, str, str], list[Suggestion]],
+    *,
+    min_score: float = MIN_CANDIDATE_SCORE,
+) -> list[Mapping]:
+    """One row per source code, for review: its best suggestion scoring at least
+    ``min_score`` as an UNCHECKED candidate (runners-up in the comment), or — when none
+    does — a row without target, so the code stays unmapped and visible.
+
+    ``ranked`` maps ``(vocabulary, code, name)`` to the code's suggestions, best first.
+    """
+    if not 0.0 <= min_score <= 1.0:
+        raise SndskitError(
+            f"minimum score {min_score} outside 0..1", field="min_score", allowed=["0..1"]
+        )
+    rows = []
+    for (vocabulary, code, name), suggestions in ranked.items():
+        kept = [s for s in suggestions if s.score >= min_score]
+        if kept:
+            rows.append(kept[0].as_mapping(kept[1:]))
+            continue
+        best = f" (best {suggestions[0].score:.2f})" if suggestions else ""
+        rows.append(
+            Mapping(
+                source_vocabulary=vocabulary,
+                source_code=code,
+                source_name=name,
+                status=MappingStatus.UNCHECKED,
+                author="sndskit suggest",
+                comment=f"no candidate scored {min_score:.2f} or more{best}",
+            )
+        )
+    return rows
 
 
 def _dotted(code: str) -> str:
@@ -384,4 +431,12 @@ def evaluate_suggestions(
     }
 
 
-__all__ = ["NgramIndex", "Suggester", "Suggestion", "evaluate_suggestions", "ngrams"]
+__all__ = [
+    "MIN_CANDIDATE_SCORE",
+    "NgramIndex",
+    "Suggester",
+    "Suggestion",
+    "candidate_mappings",
+    "evaluate_suggestions",
+    "ngrams",
+]

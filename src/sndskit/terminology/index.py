@@ -13,16 +13,39 @@ from datetime import date
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from sndskit.terminology.model import CODE_FORMS
 from sndskit.text import Lexicon
 
 # Classifications first, then substances, products, and boxes/units last on equal text match.
 VOCAB_PRIOR = {"CIP13": -2.0, "CIP7": -2.0, "UCD": -1.0, "CIS": -1.0, "SUBSTANCE": 1.0}
 # A label counts fully; an abbreviation slightly more (it was curated for this use), an
 # English label less (French first), any other synonym a little less than a label.
-KIND_FACTOR = {"label": 1.0, "abbreviation": 1.05, "english": 0.85}
+# Curated lay terms weigh like abbreviations: both were written for exactly this use.
+KIND_FACTOR = {"label": 1.0, "abbreviation": 1.05, "lay_term": 1.05, "english": 0.85}
+# Structure (CCAM/NABM/LPP tree nodes, WHO blocks) never appears in data, and a CCAM
+# "Supplément pour …" is only billed with the act it supplements (CCAM, Livre II): at equal
+# words, the acts and codes themselves come first.
+STRUCTURE_PENALTY = 5.0
+# A concept whose own label holds every query word beats one found by a synonym only.
+LABEL_BONUS = 2.0
 OTHER_SYNONYM_FACTOR = 0.95
 _NO_DATE = np.iinfo(np.int32).min
+
+
+def _secondary_concepts(concepts: pa.Table) -> np.ndarray:
+    """Structure nodes (not in a code form SNDS tables record) and CCAM supplements, as a
+    boolean array (vectorised: the store holds ≈ 145,000 concepts)."""
+    vocabulary, code = concepts.column("vocabulary"), concepts.column("code")
+    out = np.zeros(concepts.num_rows, dtype=bool)
+    for name, form in CODE_FORMS.items():
+        wrong = pc.and_(pc.equal(vocabulary, name), pc.invert(pc.match_substring_regex(code, form)))
+        out |= wrong.to_numpy(zero_copy_only=False)
+    supplement = pc.and_(
+        pc.equal(vocabulary, "CCAM"), pc.starts_with(concepts.column("label"), "Supplément")
+    )
+    return out | supplement.to_numpy(zero_copy_only=False)
 
 
 @dataclass(frozen=True)
@@ -80,6 +103,12 @@ class SearchIndex:
         self.concept_prior = np.array([VOCAB_PRIOR.get(v, 0.0) for v in self.vocabulary_names])[
             self.concept_vocabulary
         ]
+        self.concept_structure = _secondary_concepts(concepts)
+        # words of each concept's label: at equal score the most general (shortest) first
+        self.label_words = np.full(len(vocabularies), 99.0)
+        self.text_is_label = np.array([k == "label" for k in kinds], dtype=bool)
+        is_label = self.text_is_label
+        self.label_words[self.text_concept[is_label]] = self.text_words[is_label]
         self.concept_level = concepts.column("level").to_numpy(zero_copy_only=False)
         self.concept_level = np.nan_to_num(self.concept_level.astype(np.float64), nan=99.0)
         self.valid_from = _days(
@@ -183,17 +212,24 @@ class SearchIndex:
                 sums[allowed],
                 concepts[allowed],
             )
+        in_label = np.zeros(len(self.label_words), dtype=bool)
+        in_label[concepts[self.text_is_label[texts] & (counts >= n)]] = True
         scores = (
             100.0 * sums / n * self.text_factor[texts]
+            + LABEL_BONUS * in_label[concepts]
             + 15.0 * counts / np.maximum(self.text_words[texts], n)
             + self.concept_prior[concepts]
+            - STRUCTURE_PENALTY * self.concept_structure[concepts]
             - 20.0 * (counts < n)  # partial matches rank after every full match
         )
         order = np.argsort(-scores, kind="stable")
         concepts_sorted = concepts[order]
         _, first = np.unique(concepts_sorted, return_index=True)
         best = order[first]
-        ranking = np.lexsort((concepts[best], self.concept_level[concepts[best]], -scores[best]))
+        chosen = concepts[best]
+        ranking = np.lexsort(
+            (chosen, self.label_words[chosen], self.concept_level[chosen], -scores[best])
+        )
         best = best[ranking]
         return RankedTexts(concepts[best], texts[best], scores[best], counts[best] < n)
 

@@ -233,18 +233,55 @@ def search_concepts(
     for hit in sorted(scored, key=lambda h: -h[1]):
         add(*hit)
     if include_related and len(found) < limit:
-        # Concepts linked to the best hits: products of a substance, boxes of a product …
-        for concept_id, score, _, _ in list(found[:5]):
-            seed = index.concept_rows([concept_id])[0]
-            for linked, relation in index.linked_to(concept_id):
-                if mask is None or mask[linked]:
-                    add(
-                        linked,
-                        score - 20,
-                        "relation",
-                        f"{relation} {seed['vocabulary']} {seed['code']}",
-                    )
+        for hit in _linked(index, found[:5], mask):
+            add(*hit)
+    if include_related and mask is not None and len(found) < limit:
+        for hit in _bridged(index, per_word, mask):
+            add(*hit)
     return _materialise(index, found)
+
+
+def _linked(index: SearchIndex, best: list[tuple], mask) -> list[tuple[int, float, str, str]]:
+    """Concepts linked to the best hits: products of a substance, boxes of a product …"""
+    out = []
+    for concept_id, score, _, _ in best:
+        seed = index.concept_rows([concept_id])[0]
+        for linked, relation in index.linked_to(concept_id):
+            if mask is None or mask[linked]:
+                why = f"{relation} {seed['vocabulary']} {seed['code']}"
+                out.append((linked, score - 20, "relation", why))
+    return out
+
+
+def _bridged(
+    index: SearchIndex, per_word: list[dict[str, float]], mask, hops: int = 2
+) -> list[tuple[int, float, str, str]]:
+    """Concepts of the wanted vocabularies reached through relations from the best matches
+    in *any* vocabulary: ``apixaban`` within CIP13 → substance → products → their boxes."""
+    ranked = index.rank(per_word, mask=None, allow_partial=False)
+    if not len(ranked.concept_ids):
+        return []
+    best = ranked.scores[0]
+    seeds = [
+        (int(c), float(s))
+        for c, s in zip(ranked.concept_ids[:5], ranked.scores[:5], strict=True)
+        if s >= best - 1e-9 and not mask[int(c)]
+    ]
+    out: list[tuple[int, float, str, str]] = []
+    for seed, score in seeds:
+        row = index.concept_rows([seed])[0]
+        frontier = [(seed, f"{row['vocabulary']} {row['code']}")]
+        for depth in range(1, hops + 1):
+            following = []
+            for concept_id, chain in frontier:
+                for linked, relation in index.linked_to(concept_id):
+                    path = f"{chain} ← {relation}"
+                    if mask[linked]:
+                        out.append((linked, score - 20 * depth, "relation", path))
+                    else:
+                        following.append((linked, path))
+            frontier = following
+    return out
 
 
 def find_concepts(
