@@ -5,10 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from sndskit.catalog import Catalog, get_catalog
 from sndskit.config import builtin_sample_dir, store_path
 from sndskit.refdata.importer import import_reference_data
+
+# Speed is measured in benchmarks/, never in tests: no per-example deadline (a loaded
+# machine made property tests flaky).
+settings.register_profile("sndskit", deadline=None)
+settings.load_profile("sndskit")
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 SCHEMA_ROOT = SHARED_DATA / "schema-snds" / "schemas"
