@@ -8,7 +8,14 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from sndskit.cli.render import ThresholdOption, console, err_console, print_json
+from sndskit.cli.render import (
+    ThresholdOption,
+    UnsafeOption,
+    check_threshold_option,
+    console,
+    err_console,
+    print_json,
+)
 from sndskit.codelists.diagnostics import find_orphans, summarise_usage
 from sndskit.codelists.diff import CodelistDiff, diff_codelists, drift
 from sndskit.codelists.export import FORMATS, export_codelist, import_codelist
@@ -16,10 +23,10 @@ from sndskit.codelists.library import get_library_spec, list_library
 from sndskit.codelists.model import Codelist, load_codelist, save_codelist
 from sndskit.codelists.resolve import build_codelist
 from sndskit.codelists.spec import CodelistSpec
+from sndskit.disclosure import DEFAULT_THRESHOLD, MASK, threshold_note
 from sndskit.engines.datasource import open_data
 from sndskit.errors import SndskitError
 from sndskit.io import write_text_atomic
-from sndskit.privacy import DEFAULT_THRESHOLD, render_count
 from sndskit.specs import load_spec
 
 app = typer.Typer(no_args_is_help=True, help="Code lists: build, freeze, explain, export.")
@@ -171,14 +178,15 @@ def library_command(json_output: JsonFlag = False) -> None:
 
 
 def _masked_table(rows: list[dict], columns: list[str], threshold: int, title: str) -> Table:
-    table = Table(*columns, "records", "persons", title=title)
+    table = Table(*columns, "records", "persons", title=title, caption=threshold_note(threshold))
     for row in rows:
-        table.add_row(
-            *(str(row[c]) for c in columns),
-            render_count(row["records"], row["masked"], threshold),
-            render_count(row["persons"], row["masked"], threshold),
-        )
+        shown = [MASK if row["masked"] else str(row[c]) for c in ("records", "persons")]
+        table.add_row(*(str(row[c]) for c in columns), *shown)
     return table
+
+
+def _json(rows: list[dict], threshold: int) -> None:
+    print_json([{**row, "threshold": threshold} for row in rows])
 
 
 @app.command("usage")
@@ -188,12 +196,19 @@ def usage_command(
         Path, typer.Option(help="SNDS tables: a folder (Parquet/CSV) or a .duckdb file.")
     ],
     threshold: ThresholdOption = DEFAULT_THRESHOLD,
+    unsafe_threshold: UnsafeOption = False,
     json_output: JsonFlag = False,
 ) -> None:
     """Records and distinct persons per code and year in the data (small counts masked)."""
-    rows = summarise_usage(load_codelist(codelist_file), open_data(data), threshold=threshold)
+    check_threshold_option(threshold, unsafe_threshold)
+    rows = summarise_usage(
+        load_codelist(codelist_file),
+        open_data(data),
+        threshold=threshold,
+        unsafe_threshold=unsafe_threshold,
+    )
     if json_output:
-        return print_json(rows)
+        return _json(rows, threshold)
     console.print(_masked_table(rows, ["vocabulary", "code", "year", "label"], threshold, "usage"))
 
 
@@ -205,14 +220,20 @@ def orphans_command(
     ],
     limit: Annotated[int, typer.Option(help="Maximum number of codes.")] = 50,
     threshold: ThresholdOption = DEFAULT_THRESHOLD,
+    unsafe_threshold: UnsafeOption = False,
     json_output: JsonFlag = False,
 ) -> None:
     """Codes present in the data, close to the list but not in it, most frequent first."""
+    check_threshold_option(threshold, unsafe_threshold)
     rows = find_orphans(
-        load_codelist(codelist_file), open_data(data), limit=limit, threshold=threshold
+        load_codelist(codelist_file),
+        open_data(data),
+        limit=limit,
+        threshold=threshold,
+        unsafe_threshold=unsafe_threshold,
     )
     if json_output:
-        return print_json(rows)
+        return _json(rows, threshold)
     console.print(
         _masked_table(rows, ["vocabulary", "code", "label", "reason"], threshold, "orphan codes")
     )

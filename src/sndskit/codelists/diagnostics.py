@@ -1,8 +1,9 @@
 """Check a code list against SNDS-shaped data: how often each code is used, and which
 codes the data holds that look like they belong in the list (orphans).
 
-Every count is masked below the privacy threshold (1–10 persons) with secondary
-suppression within each code's years (the records of a code add up over its years).
+Every count goes through :func:`sndskit.disclosure.tables.protect_table`: masked below the
+privacy threshold (1–10 persons), with an audited secondary suppression assuming each code's
+total over its years is known.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from rapidfuzz import fuzz
 from sqlglot import exp
 
 from sndskit.codelists.model import Codelist
+from sndskit.disclosure import DEFAULT_THRESHOLD
+from sndskit.disclosure.tables import protect_table
 from sndskit.engines.datasource import DataFolder
 from sndskit.engines.occurrences import code_locations, occurrences_query
-from sndskit.privacy import DEFAULT_THRESHOLD, mask_counts
 from sndskit.terminology.search import search_index
 
 LEXICAL_THRESHOLD = 75  # rapidfuzz token_set_ratio between labels
@@ -47,7 +49,11 @@ def _counts(
 
 
 def summarise_usage(
-    codelist: Codelist, data: DataFolder, *, threshold: int = DEFAULT_THRESHOLD
+    codelist: Codelist,
+    data: DataFolder,
+    *,
+    threshold: int = DEFAULT_THRESHOLD,
+    unsafe_threshold: bool = False,
 ) -> list[dict[str, Any]]:
     """Records and distinct persons per code and year, small counts masked."""
     rows = []
@@ -66,13 +72,16 @@ def summarise_usage(
                     "persons": persons,
                 }
             )
-    return mask_counts(
+    masked, _ = protect_table(
         rows,
+        keys=["vocabulary", "code", "year"],
         persons="persons",
-        counts=["records"],
-        margins=[["vocabulary", "code"]],
+        hide=["records"],
+        known_margins=[["vocabulary", "code"]],
         threshold=threshold,
+        unsafe=unsafe_threshold,
     )
+    return masked
 
 
 def find_orphans(
@@ -82,6 +91,7 @@ def find_orphans(
     store: Path | None = None,
     limit: int = 50,
     threshold: int = DEFAULT_THRESHOLD,
+    unsafe_threshold: bool = False,
 ) -> list[dict[str, Any]]:
     """Codes in the data, not in the list, close to it: same parent as a listed code, below a
     listed code, or a label lexically close to a listed label; most frequent first."""
@@ -110,7 +120,18 @@ def find_orphans(
                     }
                 )
     found.sort(key=lambda r: (-r["persons"], -r["records"], r["vocabulary"], r["code"]))
-    return mask_counts(found[:limit], persons="persons", counts=["records"], threshold=threshold)
+    masked, _ = protect_table(
+        found[:limit],
+        keys=["vocabulary", "code"],
+        persons="persons",
+        hide=["records"],
+        threshold=threshold,
+        unsafe=unsafe_threshold,
+    )
+    # masked rows last, by code: their rank would tell how large they are
+    return [r for r in masked if not r["masked"]] + sorted(
+        (r for r in masked if r["masked"]), key=lambda r: (r["vocabulary"], r["code"])
+    )
 
 
 def _rows(index, vocabulary: str, codes) -> list[dict]:

@@ -1,17 +1,15 @@
 """Run a cohort on SNDS-shaped data and write its outputs.
 
-``OUT/cohort.parquet`` (person, index date, exit date, entry source …), ``OUT/attrition.csv``
-and ``OUT/counts.csv`` (masked), ``OUT/manifest.json`` (spec hash, code-list versions,
-data, engine, versions, timings, and every table/column/year read). The folder is built
-aside and swapped in only when complete.
+``OUT/private/cohort.parquet`` (person-level: person, index date, exit date, entry source …;
+never exported), ``OUT/export/attrition.csv`` and ``OUT/export/counts.csv`` (masked by
+:mod:`sndskit.cohorts.outputs`), ``OUT/export/manifest.json`` (spec hash, code-list versions,
+data, engine, versions, timings, every table/column/year read, the disclosure audit) and
+``OUT/export/EXPORT.md``. The folder is built aside and swapped in only when complete.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
-import json
 import shutil
 import time
 from collections.abc import Callable
@@ -27,11 +25,13 @@ from sndskit.codelists.resolve import build_codelist
 from sndskit.codelists.spec import CodelistSpec
 from sndskit.cohorts.compiler import CohortPlan, compile_cohort
 from sndskit.cohorts.context import CompileContext
+from sndskit.cohorts.outputs import CohortTables, Published, count_strata, publish_cohort
 from sndskit.cohorts.spec import SOURCE_VOCABULARIES, CohortSpec
+from sndskit.disclosure import DEFAULT_THRESHOLD, check_threshold
+from sndskit.disclosure.publish import PRIVATE
 from sndskit.engines.datasource import DataFolder
 from sndskit.errors import SndskitError
 from sndskit.io import replace_directory
-from sndskit.privacy import DEFAULT_THRESHOLD, mask_counts, render_count
 from sndskit.specs import dump_spec, load_spec
 
 AGE_BANDS = ((0, 17), (18, 39), (40, 64), (65, 74), (75, 84), (85, 200))
@@ -98,53 +98,14 @@ def plan_cohort(
 
 @dataclass
 class CohortRun:
+    """A run's result in memory. ``attrition`` is unmasked (for work inside the secure
+    environment); ``published`` holds the masked tables as written in ``OUT/export``."""
+
     out: Path
     attrition: list[dict[str, Any]]
-    counts: list[dict[str, Any]]
+    published: Published
     persons: int
     manifest: dict[str, Any]
-
-
-def _age_band(age: int | None) -> str:
-    for low, high in AGE_BANDS:
-        if age is not None and low <= age <= high:
-            return f"{low}-{high}" if high < 200 else f"{low}+"
-    return "unknown"
-
-
-def _mask_attrition(rows: list[dict[str, Any]], threshold: int) -> list[dict[str, Any]]:
-    """Mask small steps, and steps whose difference with the next shown count is small (the
-    number excluded is a count of persons too). Walking back from the final cohort keeps its
-    size visible and hides the earlier step instead."""
-    out = [dict(row, masked=None) for row in rows]
-    next_shown = None
-    for row in reversed(out):
-        persons = row["persons"]
-        if 1 <= persons <= threshold:
-            row["masked"] = "primary"
-        elif next_shown is not None and 1 <= persons - next_shown <= threshold:
-            row["masked"] = "secondary"
-        if row["masked"]:
-            row["persons"] = row["records"] = None
-        else:
-            next_shown = persons
-    return out
-
-
-def _csv(rows: list[dict[str, Any]], columns: list[str], threshold: int) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow(
-            [
-                render_count(row[c], row["masked"], threshold)
-                if c in ("persons", "records")
-                else row[c]
-                for c in columns
-            ]
-        )
-    return buffer.getvalue()
 
 
 def run_cohort(
@@ -155,9 +116,12 @@ def run_cohort(
     codelists: dict[str, Codelist],
     engine: str = "duckdb",
     threshold: int = DEFAULT_THRESHOLD,
+    unsafe_threshold: bool = False,
+    force: bool = False,
     progress: Progress | None = None,
     spark_master: str | None = None,
 ) -> CohortRun:
+    check_threshold(threshold, unsafe=unsafe_threshold)
     notify = progress or (lambda *_: None)
     started = time.perf_counter()
     if engine == "duckdb":
@@ -199,50 +163,34 @@ def run_cohort(
             "records": len(cohort_rows),
         }
     )
-    counts = _counts(cohort_rows, threshold)
-    masked_attrition = _mask_attrition(attrition, threshold)
     staging = out.with_name(f".{out.name}.staging")
     if staging.exists():
         shutil.rmtree(staging)
-    staging.mkdir(parents=True)
-    runner.write_parquet("cohort", staging / "cohort.parquet")
-    (staging / "attrition.csv").write_text(
-        _csv(masked_attrition, ["step", "persons", "records"], threshold)
-    )
-    (staging / "counts.csv").write_text(
-        _csv(counts, ["year", "age_band", "sex", "persons"], threshold)
-    )
+    (staging / PRIVATE).mkdir(parents=True)
+    runner.write_parquet("cohort", staging / PRIVATE / "cohort.parquet")
+    runner.close()
     manifest = _manifest(
         spec, plan, codelists, data, engine, threshold, timings, time.perf_counter() - started
     )
-    (staging / "manifest.json").write_text(
-        json.dumps(manifest, indent=2, ensure_ascii=False, default=str) + "\n"
+    tables = CohortTables(
+        attrition, count_strata(cohort_rows), len(cohort_rows) == attrition[-1]["persons"]
     )
-    runner.close()
-    replace_directory(staging, out)
-    return CohortRun(out, masked_attrition, counts, len({r[0] for r in cohort_rows}), manifest)
-
-
-def _counts(rows: list[tuple], threshold: int) -> list[dict[str, Any]]:
-    cells: dict[tuple, set] = {}
-    for person, index_date, *_rest in rows:
-        sex, age = _rest[4], _rest[5]
-        key = (
-            index_date.year,
-            _age_band(age),
-            {"1": "male", "2": "female"}.get(str(sex), "unknown"),
+    tables.save(staging)
+    try:
+        published = publish_cohort(
+            staging,
+            tables,
+            manifest=manifest,
+            data=data,
+            threshold=threshold,
+            unsafe=unsafe_threshold,
+            force=force,
         )
-        cells.setdefault(key, set()).add(person)
-    table = [
-        {"year": y, "age_band": a, "sex": s, "persons": len(p)}
-        for (y, a, s), p in sorted(cells.items())
-    ]
-    return mask_counts(
-        table,
-        persons="persons",
-        margins=[["year"], ["year", "sex"], ["year", "age_band"]],
-        threshold=threshold,
-    )
+    except BaseException:
+        shutil.rmtree(staging)
+        raise
+    replace_directory(staging, out)
+    return CohortRun(out, attrition, published, attrition[-1]["persons"], manifest)
 
 
 def _manifest(
