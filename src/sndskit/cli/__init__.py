@@ -11,7 +11,7 @@ import sys
 import typer
 
 from sndskit import __version__
-from sndskit.cli import catalog, codelist, codes, cohort, data, omop, synth
+from sndskit.cli import catalog, codelist, codes, cohort, data, export, omop, synth
 from sndskit.cli.render import err_console
 from sndskit.errors import SndskitError
 
@@ -27,6 +27,7 @@ app.add_typer(codelist.app, name="codelist")
 app.add_typer(cohort.app, name="cohort")
 app.add_typer(omop.app, name="omop")
 app.add_typer(synth.app, name="synth")
+app.add_typer(export.app, name="export")
 
 
 @app.command()

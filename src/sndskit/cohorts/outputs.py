@@ -251,7 +251,7 @@ def publish_cohort(
     `cohort stats`, manifest.json with the audit, EXPORT.md). ``folder/private`` must already
     hold the person-level files."""
     published = protect_cohort(tables, threshold, unsafe=unsafe)
-    ledger = {"fingerprint": data_fingerprint(data), "checked_counts": 0, "conflicts": 0}
+    ledger = {"fingerprint": data_fingerprint(data), "checked_releases": 0, "conflicts": 0}
     ledger |= {"forced": False, "skipped": "unsafe threshold: not a release"}
     if not is_unsafe(threshold):  # outputs below the rule are not releases
         ledger = check_and_record(
@@ -292,7 +292,7 @@ def publish_cohort(
         "cells masked, all labelled `masked`",
         f"audit by linear programming: {audit['checked_intervals']} intervals, narrowest "
         f"{audit['narrowest_interval']} (rule: ≥ {threshold})",
-        f"release ledger {ledger['fingerprint']}: {ledger['checked_counts']} counts, "
+        f"release ledger {ledger['fingerprint']}: {ledger['checked_releases']} counts, "
         f"{ledger['conflicts']} conflict(s)"
         + (" OVERRIDDEN (--force)" if ledger["forced"] else ""),
     ]

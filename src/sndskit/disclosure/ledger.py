@@ -150,7 +150,7 @@ def check_and_record(
     return {
         "fingerprint": fingerprint,
         "path": str(path),
-        "checked_counts": len(releases),
+        "checked_releases": len(releases),
         "conflicts": len(conflicts),
         "forced": bool(conflicts),
         "overrides": entry["overrides"],
