@@ -61,14 +61,16 @@ def protect(problem: Problem, threshold: int, *, unsafe: bool = False) -> Protec
             if any(k in added for k in failure.keys):
                 continue
             choice = _secondary(problem, failure, suppressed | added, neighbours, threshold)
-            if choice is None:
-                raise DisclosureError(
-                    f"no suppression pattern protects {failure.keys[0]!r}: its interval "
-                    f"[{failure.low:g}, {failure.high:g}] stays narrower than {threshold} "
-                    "whatever else is masked; outputs not written",
-                    hint="publish fewer margins or coarser strata",
-                )
-            added.add(choice)
+            if choice is not None:
+                added.add(choice)
+        if not added:  # nothing left to suppress that could widen the failing intervals
+            failure = audit.failures[0]
+            raise DisclosureError(
+                f"no suppression pattern protects {failure.keys[0]!r}: its interval "
+                f"[{failure.low:g}, {failure.high:g}] stays narrower than {threshold} "
+                "whatever else is masked; outputs not written",
+                hint="publish fewer margins or coarser strata",
+            )
         suppressed |= problem.linked(added)
     raise DisclosureError(f"no suppression pattern found in {MAX_ROUNDS} rounds")
 
