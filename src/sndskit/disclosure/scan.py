@@ -32,7 +32,7 @@ COUNT = re.compile(
     re.I,
 )
 IDENTIFIER = re.compile(
-    r"^(ben_nir_psa|nir_ano_17|ben_nir_ano|nir|ben_idt_ano|num_enq|nir_.*)$", re.I
+    r"^(ben_nir_psa|nir_ano_17|ben_nir_ano|ben_nir_idt|nir|nir_ano|ben_idt_ano|num_enq)$", re.I
 )
 PERSON = re.compile(
     r"^(person_id|patient_id|id_patient|pseudonym|pseudonyme|ben_idt_ano|num_enq)$", re.I
@@ -251,8 +251,6 @@ def _int(value: Any) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
     text = str(value or "").replace("\u202f", "").replace(" ", "").strip()
     return int(text) if re.fullmatch(r"-?\d+", text) else None
 

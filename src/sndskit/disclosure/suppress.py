@@ -60,7 +60,7 @@ def protect(problem: Problem, threshold: int, *, unsafe: bool = False) -> Protec
         for failure in audit.failures:
             if any(k in added for k in failure.keys):
                 continue
-            choice = _secondary(problem, failure, suppressed | added, neighbours, threshold)
+            choice = _secondary(problem, failure, suppressed, added, neighbours, threshold)
             if choice is not None:
                 added.add(choice)
         if not added:  # nothing left to suppress that could widen the failing intervals
@@ -87,10 +87,13 @@ def _secondary(
     problem: Problem,
     failure: Interval,
     suppressed: set[Key],
+    added: set[Key],
     neighbours: dict[Key, list[int]],
     threshold: int,
 ) -> Key | None:
-    """Breadth-first over equations from the failing cells, through unknown cells."""
+    """Breadth-first over equations from the failing cells, through unknown cells. None when
+    nothing can be chosen, or when a cell chosen this round already reaches the failure (the
+    next audit tells whether it was enough: choosing more now would over-suppress)."""
     need = threshold + 1 - min(failure.value, threshold)
     seen_eq: set[int] = set()
     frontier, depth, best = list(failure.keys), 0, None
@@ -103,6 +106,8 @@ def _secondary(
                     continue
                 seen_eq.add(i)
                 for other in problem.equations[i]:
+                    if other in added:
+                        return None
                     if other in seen_cells:
                         continue
                     seen_cells.add(other)
