@@ -218,7 +218,18 @@ def _with_rates(row: dict[str, Any], unit: int) -> dict[str, Any]:
 
 
 def _releases(published: Published, manifest: dict[str, Any]) -> list[Release]:
-    family = family_of(manifest["spec"].get("entry"))
+    entry = manifest["spec"].get("entry") or {}
+    lists = {e.get("codelist") for e in entry.get("events", [])}
+    family = family_of(
+        {
+            "entry": entry,
+            "codelists": {
+                ref: [c.get("name"), c.get("spec_hash"), c.get("codes")]
+                for ref, c in manifest.get("codelists", {}).items()
+                if ref in lists
+            },
+        }
+    )
     definition = manifest["spec_hash"]
     out = []
 
