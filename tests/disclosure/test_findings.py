@@ -227,6 +227,7 @@ def test_6_thresholds_are_validated_stated_and_flags_are_honest(tmp_path):
         ],
     )
     assert warned.exit_code == 0 and "UNSAFE threshold 5" in warned.output
+    assert "person-level" in warned.output and "releasable" in warned.output  # which is which
 
 
 def test_8_person_level_files_are_apart(published):

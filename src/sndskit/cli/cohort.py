@@ -20,7 +20,7 @@ from sndskit.cli.render import (
     print_layout,
 )
 from sndskit.cohorts.describe import describe_cohort
-from sndskit.cohorts.outputs import publish_stats
+from sndskit.cohorts.outputs import publish_stats, run_file
 from sndskit.cohorts.runner import plan_cohort, resolve_codelists, run_cohort
 from sndskit.cohorts.spec import CohortSpec
 from sndskit.cohorts.stats import count_rates
@@ -168,7 +168,7 @@ def stats_command(
     """Incidence and prevalence by year, age band and sex (95 % CI), flowchart and plots;
     re-publishes the run's export folder with one suppression pattern."""
     check_threshold_option(threshold, unsafe_threshold)
-    manifest = json.loads((out / "export" / "manifest.json").read_text(encoding="utf-8"))
+    manifest = json.loads(run_file(out, "export", "manifest.json").read_text(encoding="utf-8"))
     period = manifest["spec"]["period"]
     source = open_data(data)
     rates = count_rates(

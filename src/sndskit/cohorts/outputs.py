@@ -19,6 +19,7 @@ import itertools
 import json
 import math
 import shutil
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from sndskit.disclosure import Problem, Protection, protect, threshold_note, thr
 from sndskit.disclosure.ledger import Release, check_and_record, data_fingerprint, family_of
 from sndskit.disclosure.publish import EXPORT, EXPORT_MD, PRIVATE, csv_text, export_markdown
 from sndskit.disclosure.threshold import is_unsafe
+from sndskit.errors import SndskitError
 from sndskit.io import replace_directory, write_json_atomic, write_text_atomic
 
 STRATUM = ["year", "age_band", "sex"]
@@ -50,7 +52,18 @@ class CohortTables:
 
     @classmethod
     def load(cls, out: Path) -> CohortTables:
-        return cls(**json.loads((out / PRIVATE / TABLES_JSON).read_text(encoding="utf-8")))
+        return cls(**json.loads(run_file(out, PRIVATE, TABLES_JSON).read_text(encoding="utf-8")))
+
+
+def run_file(out: Path, *parts: str) -> Path:
+    path = Path(out, *parts)
+    if not path.exists():
+        raise SndskitError(
+            "not the output folder of `sndskit cohort run` (or written by an older version)",
+            file=path,
+            hint="run `sndskit cohort run … --out` again",
+        )
+    return path
 
 
 @dataclass
@@ -316,6 +329,42 @@ def publish_cohort(
     return published
 
 
+def write_run(
+    out: Path,
+    tables: CohortTables,
+    manifest: dict[str, Any],
+    *,
+    write_private: Callable[[Path], None],
+    data: Any,
+    threshold: int,
+    unsafe: bool = False,
+    force: bool = False,
+) -> Published:
+    """Build ``out`` aside — ``private/`` (``write_private(folder)`` and the unmasked tables),
+    then ``export/`` — and swap it in only when complete; nothing is left behind on error."""
+    staging = out.with_name(f".{out.name}.staging")
+    if staging.exists():
+        shutil.rmtree(staging)
+    (staging / PRIVATE).mkdir(parents=True)
+    try:
+        write_private(staging / PRIVATE)
+        tables.save(staging)
+        published = publish_cohort(
+            staging,
+            tables,
+            manifest=manifest,
+            data=data,
+            threshold=threshold,
+            unsafe=unsafe,
+            force=force,
+        )
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    replace_directory(staging, out)
+    return published
+
+
 def _write_stats(export: Path, published: Published, name: str, threshold: int) -> list[str]:
     from sndskit.cohorts.figures import plot_attrition, plot_rates
 
@@ -350,7 +399,7 @@ def publish_stats(
     The new folder is built aside and swapped in only when complete."""
     tables = CohortTables.load(out)
     tables.rates = rates
-    manifest = json.loads((out / EXPORT / "manifest.json").read_text(encoding="utf-8"))
+    manifest = json.loads(run_file(out, EXPORT, "manifest.json").read_text(encoding="utf-8"))
     staging = out / f".{EXPORT}.staging"
     if staging.exists():
         shutil.rmtree(staging)

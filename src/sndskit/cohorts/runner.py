@@ -10,7 +10,6 @@ data, engine, versions, timings, every table/column/year read, the disclosure au
 from __future__ import annotations
 
 import hashlib
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,13 +24,11 @@ from sndskit.codelists.resolve import build_codelist
 from sndskit.codelists.spec import CodelistSpec
 from sndskit.cohorts.compiler import CohortPlan, compile_cohort
 from sndskit.cohorts.context import CompileContext
-from sndskit.cohorts.outputs import CohortTables, Published, count_strata, publish_cohort
+from sndskit.cohorts.outputs import CohortTables, Published, count_strata, write_run
 from sndskit.cohorts.spec import SOURCE_VOCABULARIES, CohortSpec
 from sndskit.disclosure import DEFAULT_THRESHOLD, check_threshold
-from sndskit.disclosure.publish import PRIVATE
 from sndskit.engines.datasource import DataFolder
 from sndskit.errors import SndskitError
-from sndskit.io import replace_directory
 from sndskit.specs import dump_spec, load_spec
 
 AGE_BANDS = ((0, 17), (18, 39), (40, 64), (65, 74), (75, 84), (85, 200))
@@ -163,33 +160,25 @@ def run_cohort(
             "records": len(cohort_rows),
         }
     )
-    staging = out.with_name(f".{out.name}.staging")
-    if staging.exists():
-        shutil.rmtree(staging)
-    (staging / PRIVATE).mkdir(parents=True)
-    runner.write_parquet("cohort", staging / PRIVATE / "cohort.parquet")
-    runner.close()
     manifest = _manifest(
         spec, plan, codelists, data, engine, threshold, timings, time.perf_counter() - started
     )
     tables = CohortTables(
         attrition, count_strata(cohort_rows), len(cohort_rows) == attrition[-1]["persons"]
     )
-    tables.save(staging)
     try:
-        published = publish_cohort(
-            staging,
+        published = write_run(
+            out,
             tables,
-            manifest=manifest,
+            manifest,
+            write_private=lambda folder: runner.write_parquet("cohort", folder / "cohort.parquet"),
             data=data,
             threshold=threshold,
             unsafe=unsafe_threshold,
             force=force,
         )
-    except BaseException:
-        shutil.rmtree(staging)
-        raise
-    replace_directory(staging, out)
+    finally:
+        runner.close()
     return CohortRun(out, attrition, published, attrition[-1]["persons"], manifest)
 
 
