@@ -16,7 +16,7 @@ from sndskit.cli.render import (
     err_console,
     print_json,
 )
-from sndskit.codelists.diagnostics import find_orphans, summarise_usage
+from sndskit.codelists.diagnostics import count_usage, find_orphans, protect_usage
 from sndskit.codelists.diff import CodelistDiff, diff_codelists, drift
 from sndskit.codelists.export import FORMATS, export_codelist, import_codelist
 from sndskit.codelists.library import get_library_spec, list_library
@@ -24,6 +24,7 @@ from sndskit.codelists.model import Codelist, load_codelist, save_codelist
 from sndskit.codelists.resolve import build_codelist
 from sndskit.codelists.spec import CodelistSpec
 from sndskit.disclosure import DEFAULT_THRESHOLD, MASK, threshold_note
+from sndskit.disclosure.publish import csv_text, write_export
 from sndskit.engines.datasource import open_data
 from sndskit.errors import SndskitError
 from sndskit.io import write_text_atomic
@@ -198,15 +199,28 @@ def usage_command(
     threshold: ThresholdOption = DEFAULT_THRESHOLD,
     unsafe_threshold: UnsafeOption = False,
     json_output: JsonFlag = False,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Also write OUT/export/usage.csv, manifest.json, EXPORT.md."),
+    ] = None,
 ) -> None:
     """Records and distinct persons per code and year in the data (small counts masked)."""
     check_threshold_option(threshold, unsafe_threshold)
-    rows = summarise_usage(
-        load_codelist(codelist_file),
-        open_data(data),
-        threshold=threshold,
-        unsafe_threshold=unsafe_threshold,
+    codelist = load_codelist(codelist_file)
+    rows, protection = protect_usage(
+        count_usage(codelist, open_data(data)), threshold, unsafe_threshold
     )
+    if out is not None:
+        columns = ["vocabulary", "code", "label", "year", "records", "persons"]
+        folder = write_export(
+            out,
+            f"usage of {codelist.name}",
+            {"usage.csv": csv_text(rows, columns, threshold)},
+            threshold=threshold,
+            audit=protection.audit.summary(),
+            manifest={"codelist": {"name": codelist.name, "version": codelist.version}},
+        )
+        err_console.print(f"releasable after review / exportable après validation: {folder}")
     if json_output:
         return _json(rows, threshold)
     console.print(_masked_table(rows, ["vocabulary", "code", "year", "label"], threshold, "usage"))

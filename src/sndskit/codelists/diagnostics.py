@@ -15,7 +15,7 @@ from rapidfuzz import fuzz
 from sqlglot import exp
 
 from sndskit.codelists.model import Codelist
-from sndskit.disclosure import DEFAULT_THRESHOLD
+from sndskit.disclosure import DEFAULT_THRESHOLD, Protection
 from sndskit.disclosure.tables import protect_table
 from sndskit.engines.datasource import DataFolder
 from sndskit.engines.occurrences import code_locations, occurrences_query
@@ -56,6 +56,11 @@ def summarise_usage(
     unsafe_threshold: bool = False,
 ) -> list[dict[str, Any]]:
     """Records and distinct persons per code and year, small counts masked."""
+    return protect_usage(count_usage(codelist, data), threshold, unsafe_threshold)[0]
+
+
+def count_usage(codelist: Codelist, data: DataFolder) -> list[dict[str, Any]]:
+    """Unmasked records and distinct persons per code and year (never published as such)."""
     rows = []
     for vocabulary in codelist.vocabularies():
         if vocabulary not in code_locations():
@@ -72,16 +77,22 @@ def summarise_usage(
                     "persons": persons,
                 }
             )
-    masked, _ = protect_table(
+    return rows
+
+
+def protect_usage(
+    rows: list[dict[str, Any]], threshold: int, unsafe: bool = False
+) -> tuple[list[dict[str, Any]], Protection]:
+    """Usage rows masked, assuming each code's total over its years is known."""
+    return protect_table(
         rows,
         keys=["vocabulary", "code", "year"],
         persons="persons",
         hide=["records"],
         known_margins=[["vocabulary", "code"]],
         threshold=threshold,
-        unsafe=unsafe_threshold,
+        unsafe=unsafe,
     )
-    return masked
 
 
 def find_orphans(

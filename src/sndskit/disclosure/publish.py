@@ -105,6 +105,50 @@ def export_markdown(
     return "\n".join(lines)
 
 
+def write_export(
+    out: Path,
+    title: str,
+    files: dict[str, str],
+    *,
+    threshold: int,
+    audit: dict[str, Any],
+    manifest: dict[str, Any] | None = None,
+) -> Path:
+    """Write ``out/export/``: the ``files`` (name → text), ``manifest.json`` with the
+    disclosure section and ``EXPORT.md``; return the folder."""
+    from sndskit.disclosure.threshold import is_unsafe, threshold_warning
+    from sndskit.io import write_json_atomic, write_text_atomic
+
+    folder = Path(out) / EXPORT
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        write_text_atomic(folder / name, text)
+    section = {
+        "threshold": threshold,
+        "unsafe_threshold": is_unsafe(threshold),
+        "note": {"fr": threshold_note(threshold, "fr"), "en": threshold_note(threshold)},
+        "warning": threshold_warning(threshold),
+        "label": MASK,
+        "published": sorted(files),
+        "audit": audit,
+    }
+    data = {
+        "sndskit_version": __version__,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        **(manifest or {}),
+        "disclosure": section,
+    }
+    write_json_atomic(folder / "manifest.json", data)
+    checks = [
+        threshold_note(threshold),
+        f"one suppression pattern: {audit['suppressed_cells']} cells masked, labelled `{MASK}`",
+        f"audit by linear programming: {audit['checked_intervals']} intervals, narrowest "
+        f"{audit['narrowest_interval']} (rule: ≥ {threshold})",
+    ]
+    write_text_atomic(folder / EXPORT_MD, export_markdown(folder, title, threshold, checks, []))
+    return folder
+
+
 def listed_hashes(export_md: Path) -> dict[str, str]:
     """File name → SHA-256 as listed by an EXPORT.md sndskit wrote."""
     out = {}
