@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import itertools
 import json
+import shutil
 from datetime import date
 
 import numpy as np
@@ -75,6 +76,7 @@ def published(tmp_path_factory):
         cohort = spec()
         out = root / "out"
         run_cohort(cohort, data, out, codelists=resolve_codelists(cohort, root))
+        shutil.copytree(out / "export", root / "run_export")  # what `cohort run` released
         rates = count_rates(out, data, first_year=2019, last_year=2020)
         publish_stats(out, rates, data, threshold=10)
         # the same data, a cohort nobody enters (finding 2's baseline): its code list holds a
@@ -170,6 +172,14 @@ def test_4_counts_and_rates_mask_the_same_strata(published):
     }
     common = set(counts) & set(rates)
     assert common and all(counts[k] == rates[k] for k in common)
+
+
+def test_4b_stats_keeps_what_the_run_already_released(published):
+    out, _, _ = published
+    for name in ("attrition.csv", "counts.csv"):
+        before = read_csv(out.parent / "run_export" / name)
+        after = read_csv(out / "export" / name)
+        assert before == after  # nothing newly hidden, nothing newly shown
 
 
 @pytest.mark.parametrize("engine", ENGINES)

@@ -46,6 +46,9 @@ class CohortTables:
     counts: list[dict[str, Any]]
     one_row_per_person: bool
     rates: list[dict[str, Any]] | None = None
+    released: dict[str, list[bool]] | None = None
+    """Which attrition and counts cells `cohort run` published masked: `cohort stats` keeps
+    them masked and the others visible (both outputs may have left)."""
 
     def save(self, folder: Path) -> None:
         write_json_atomic(folder / PRIVATE / TABLES_JSON, asdict(self))
@@ -170,7 +173,14 @@ def _groups(rates, margins, row_keys) -> list[list]:
 def protect_cohort(tables: CohortTables, threshold: int, *, unsafe: bool = False) -> Published:
     """The masked rows of every table of the run, with one audited pattern."""
     problem, keys = build_problem(tables)
-    protection = protect(problem, threshold, unsafe=unsafe)
+    kept: set = set()
+    for name, flags in (tables.released or {}).items():
+        for key, masked in zip(keys[name], flags, strict=True):
+            if masked:
+                kept.add(key)
+            else:
+                problem.cells[key].cost = math.inf  # already released visible
+    protection = protect(problem, threshold, unsafe=unsafe, initial=kept)
     hidden = protection.suppressed
 
     def mask(rows, row_keys, columns):
@@ -348,7 +358,6 @@ def write_run(
     (staging / PRIVATE).mkdir(parents=True)
     try:
         write_private(staging / PRIVATE)
-        tables.save(staging)
         published = publish_cohort(
             staging,
             tables,
@@ -358,6 +367,11 @@ def write_run(
             unsafe=unsafe,
             force=force,
         )
+        tables.released = {
+            "attrition": [bool(r.get("masked")) for r in published.attrition],
+            "counts": [bool(r.get("masked")) for r in published.counts],
+        }
+        tables.save(staging)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -400,6 +414,15 @@ def publish_stats(
     tables = CohortTables.load(out)
     tables.rates = rates
     manifest = json.loads(run_file(out, EXPORT, "manifest.json").read_text(encoding="utf-8"))
+    released = manifest.get("disclosure", {}).get("threshold")
+    if released != threshold:
+        raise SndskitError(
+            f"`cohort run` published this folder with threshold {released}: `cohort stats` "
+            "keeps what it released, so it must use the same threshold",
+            field="threshold",
+            allowed=[str(released)],
+            hint="or rerun `cohort run` with the new threshold first",
+        )
     staging = out / f".{EXPORT}.staging"
     if staging.exists():
         shutil.rmtree(staging)

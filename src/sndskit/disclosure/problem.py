@@ -9,6 +9,7 @@ they can deduce about each suppressed cell.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -98,9 +99,10 @@ class Problem:
         return row_keys
 
     def linked(self, keys: Iterable[Key]) -> set[Key]:
-        """``keys`` and every cell sharing a link with one of them."""
+        """``keys`` and every cell sharing a link with one of them (except cells already
+        released visible: cost ``inf``)."""
         out = set(keys)
         links = {self.cells[k].link for k in out if self.cells[k].link is not None}
         if links:
-            out |= {k for k, c in self.cells.items() if c.link in links}
+            out |= {k for k, c in self.cells.items() if c.link in links and c.cost != math.inf}
         return out

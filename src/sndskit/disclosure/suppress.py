@@ -7,12 +7,15 @@
    equation first, the smallest cell large enough to give the threshold of protection) is
    suppressed too, with its links. Zero cells are never chosen: they protect nothing.
 
-The audit decides; if no cell is left to suppress the publication is refused
-(:class:`DisclosureError`), never written with a weak pattern.
+Cells already released visible (cost ``inf``) are never chosen; ``initial`` cells (already
+released masked) stay masked. The audit decides; if no cell is left to suppress the
+publication is refused (:class:`DisclosureError`), never written with a weak pattern.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sndskit.disclosure.audit import AuditResult, Interval, audit_pattern
@@ -38,7 +41,13 @@ class Protection:
         return key in self.suppressed
 
 
-def protect(problem: Problem, threshold: int, *, unsafe: bool = False) -> Protection:
+def protect(
+    problem: Problem,
+    threshold: int,
+    *,
+    unsafe: bool = False,
+    initial: Iterable[Key] = (),
+) -> Protection:
     """The suppression pattern of ``problem`` that passes the audit.
 
     >>> p = Problem()
@@ -49,7 +58,8 @@ def protect(problem: Problem, threshold: int, *, unsafe: bool = False) -> Protec
     """
     check_threshold(threshold, unsafe=unsafe)
     suppressed = problem.linked(
-        k for k, c in problem.cells.items() if c.published and is_small(c.value, threshold)
+        [k for k, c in problem.cells.items() if c.published and is_small(c.value, threshold)]
+        + list(initial)
     )
     neighbours, passed = _neighbours(problem), {}
     for _ in range(MAX_ROUNDS):
@@ -114,7 +124,7 @@ def _secondary(
                     cell = problem.cells[other]
                     if not cell.published or other in suppressed:
                         next_frontier.append(other)
-                    elif cell.value > 0:
+                    elif cell.value > 0 and cell.cost != math.inf:
                         big_enough = cell.value >= need
                         rank = (
                             cell.cost,
