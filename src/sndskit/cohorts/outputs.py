@@ -159,7 +159,20 @@ def build_problem(tables: CohortTables) -> tuple[Problem, dict[str, list]]:
             for pop, inc, prev in zip(*(keys[scope + c] for c in RATE_COUNTS), strict=True):
                 problem.add_gap(prev, inc, ("prevalent - incident", *prev[2:]))
                 problem.add_gap(pop, prev, ("population - prevalent", *prev[2:]))
+        _same_totals(problem, keys["margin incident"])
     return problem, keys
+
+
+def _same_totals(problem: Problem, incident_margins: list) -> None:
+    """Where the persons indexed in a year × sex (counts) equal its incident cases (rates), an
+    attacker may assume they are the same persons: the equation is added."""
+    for key in incident_margins:
+        year, sex = key[2:]
+        counts_total = ("counts", "persons", ("year", "sex"), year, sex)
+        if counts_total in problem.cells and (
+            problem.cells[counts_total].value == problem.cells[key].value
+        ):
+            problem.add_sum(counts_total, [key])
 
 
 def _groups(rates, margins, row_keys) -> list[list]:
