@@ -80,6 +80,7 @@ def test_7_the_omop_report_masks_small_record_counts_everywhere(tmp_path):
 def _planted(folder):
     folder.mkdir()
     (folder / "sas_counts.csv").write_text("age;n\n40-64;4\n65-74;120\n")  # a 4
+    (folder / "one_column.csv").write_text("persons\n7\n")
     pq.write_table(  # one row per person
         pa.table({"person_id": ["P1", "P2", "P3"], "index_date": ["2019-01-02"] * 3}),
         folder / "cohort_copy.parquet",
@@ -106,6 +107,7 @@ def test_export_check_finds_planted_problems_and_quarantines_them(tmp_path):
     reports = {r.file: r for r in check_export(export)}
     failing = {
         "sas_counts.csv": "count(s) of 1-10",
+        "one_column.csv": "count(s) of 1-10",
         "cohort_copy.parquet": "person-level",
         "births.csv": "exact dates",
         "totals.csv": "gives back a masked",

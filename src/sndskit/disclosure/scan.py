@@ -155,8 +155,11 @@ def _csv(text: str) -> list[dict[str, Any]]:
     lines = [line for line in text.splitlines() if line and not line.startswith("#")]
     if not lines:
         return []
-    dialect = csv.Sniffer().sniff(lines[0], delimiters=",;\t|")
-    return list(csv.DictReader(io.StringIO("\n".join(lines)), dialect=dialect))
+    try:
+        delimiter = csv.Sniffer().sniff(lines[0], delimiters=",;\t|").delimiter
+    except csv.Error:  # one column: nothing to sniff
+        delimiter = ","
+    return list(csv.DictReader(io.StringIO("\n".join(lines)), delimiter=delimiter))
 
 
 def _json_tables(data: Any, name: str) -> list[tuple[str, list[dict[str, Any]]]]:
