@@ -157,15 +157,17 @@ def test_demo_path_codelist_synth_cohort_stats(real_home, tmp_path):
         str(out),
     )
     run(real_home, "cohort", "stats", str(out), "--data", str(data))
+    assert {p.name for p in (out / "private").iterdir()} == {"cohort.parquet", "tables.json"}
     assert {
-        "cohort.parquet",
         "attrition.csv",
         "counts.csv",
         "manifest.json",
         "rates.csv",
+        "rates_by_year_sex.csv",
         "attrition.png",
         "rates.png",
-    } <= {p.name for p in out.iterdir()}
+        "EXPORT.md",
+    } == {p.name for p in (out / "export").iterdir()}
     described = run(real_home, "cohort", "describe", str(examples / "acs_hospitalised.yaml")).stdout
     assert "Période d'étude" in described
     bad = run(

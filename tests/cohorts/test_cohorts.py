@@ -62,10 +62,11 @@ def run(
         data,
         tmp_path / "out",
         codelists=resolve_codelists(spec, tmp_path),
-        threshold=0,
+        threshold=1,
+        unsafe_threshold=True,
         engine=engine,
     )
-    rows = pq.read_table(tmp_path / "out" / "cohort.parquet").to_pylist()
+    rows = pq.read_table(tmp_path / "out" / "private" / "cohort.parquet").to_pylist()
     return {r["person_id"]: r for r in rows}, result
 
 
@@ -221,15 +222,15 @@ def test_outputs_manifest_and_masking(tmp_path):
     spec = parse_spec(SPEC.format(preset="cnam", roles="[DP]", lag=6), CohortSpec)
     data = DataFolder(b.write(tmp_path / "data"))
     run_cohort(spec, data, tmp_path / "out", codelists=resolve_codelists(spec, tmp_path))
-    attrition = (tmp_path / "out" / "attrition.csv").read_text().splitlines()
-    assert attrition[0] == "step,persons,records"
-    assert any(line.endswith(",15,15") for line in attrition)
-    counts = (tmp_path / "out" / "counts.csv").read_text().splitlines()[1:]
+    attrition = (tmp_path / "out" / "export" / "attrition.csv").read_text().splitlines()
+    assert attrition[0] == "step,persons,records,threshold"
+    assert any(line.endswith(",15,15,10") for line in attrition)
+    counts = (tmp_path / "out" / "export" / "counts.csv").read_text().splitlines()[1:]
     assert counts and all(
-        line.split(",")[-1] in {"1-10", "masked"} or int(line.split(",")[-1]) > 10
-        for line in counts
+        line.split(",")[-2] == "masked" or int(line.split(",")[-2]) > 10 for line in counts
     )  # 8 men, 7 women: every cell is small
-    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    manifest = json.loads((tmp_path / "out" / "export" / "manifest.json").read_text())
+    assert manifest["disclosure"]["audit"]["passed"]
     assert manifest["engine"] == "duckdb" and manifest["spec_hash"]
     assert "ER_PHA_F" in manifest["inputs"]["tables"]
     assert set(manifest["inputs"]["tables"]["ER_PHA_F"]) >= {"PHA_PRS_C13", "PHA_ACT_QSN"}
@@ -259,7 +260,12 @@ def test_hostile_codes_stay_literals(tmp_path):
     spec = parse_spec(SPEC.format(preset="cnam", roles="[DP]", lag=6), CohortSpec)
     data = DataFolder(b.write(tmp_path / "data"))
     result = run_cohort(
-        spec, data, tmp_path / "out", codelists=resolve_codelists(spec, tmp_path), threshold=0
+        spec,
+        data,
+        tmp_path / "out",
+        codelists=resolve_codelists(spec, tmp_path),
+        threshold=1,
+        unsafe_threshold=True,
     )
     assert result.persons == 0
 
@@ -352,10 +358,20 @@ def test_tables_in_a_duckdb_database_give_the_same_cohort(tmp_path):
     spec = parse_spec(SPEC.format(preset="cnam", roles="[DP]", lag=6), CohortSpec)
     codelists = resolve_codelists(spec, tmp_path)
     from_folder = run_cohort(
-        spec, DataFolder(folder), tmp_path / "a", codelists=codelists, threshold=0
+        spec,
+        DataFolder(folder),
+        tmp_path / "a",
+        codelists=codelists,
+        threshold=1,
+        unsafe_threshold=True,
     )
     from_db = run_cohort(
-        spec, open_data(database), tmp_path / "b", codelists=codelists, threshold=0
+        spec,
+        open_data(database),
+        tmp_path / "b",
+        codelists=codelists,
+        threshold=1,
+        unsafe_threshold=True,
     )
     assert from_db.persons == from_folder.persons == 2  # persons 1 and 3 (2 has T1D, 4 one line)
     assert from_db.attrition == from_folder.attrition
@@ -377,7 +393,8 @@ def test_tables_registered_in_a_spark_catalog(tmp_path, spark_session):
         tmp_path / "out",
         codelists=resolve_codelists(spec, tmp_path),
         engine="spark",
-        threshold=0,
+        threshold=1,
+        unsafe_threshold=True,
     )
     assert result.persons == 2
     assert result.manifest["data"]["path"] == "spark-catalog/snds_test"

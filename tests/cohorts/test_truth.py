@@ -68,8 +68,15 @@ def _run(spec_name: str, synthetic, tmp_path) -> tuple[CohortSpec, dict, dict]:
     folder, store = synthetic
     spec = load_spec(EXAMPLES / f"{spec_name}.yaml", CohortSpec)
     codelists = resolve_codelists(spec, EXAMPLES, store=store)
-    run_cohort(spec, DataFolder(folder), tmp_path / "out", codelists=codelists, threshold=0)
-    rows = pq.read_table(tmp_path / "out" / "cohort.parquet").to_pylist()
+    run_cohort(
+        spec,
+        DataFolder(folder),
+        tmp_path / "out",
+        codelists=codelists,
+        threshold=1,
+        unsafe_threshold=True,
+    )
+    rows = pq.read_table(tmp_path / "out" / "private" / "cohort.parquet").to_pylist()
     return spec, {r["person_id"]: r for r in rows}, codelists
 
 
@@ -139,9 +146,17 @@ entry:
         CohortSpec,
     )
     codelists = resolve_codelists(spec, EXAMPLES, store=store)
-    run_cohort(spec, DataFolder(folder), tmp_path / "out", codelists=codelists, threshold=0)
+    run_cohort(
+        spec,
+        DataFolder(folder),
+        tmp_path / "out",
+        codelists=codelists,
+        threshold=1,
+        unsafe_threshold=True,
+    )
     cohort = {
-        r["person_id"] for r in pq.read_table(tmp_path / "out" / "cohort.parquet").to_pylist()
+        r["person_id"]
+        for r in pq.read_table(tmp_path / "out" / "private" / "cohort.parquet").to_pylist()
     }
     codes = set(codelists[codelist].codes("CIM10"))
     stays = _truth(folder, "stays", "SELECT BEN_IDT_ANO, DGN_PAL, admission_date, kind FROM t")
@@ -183,10 +198,17 @@ entry:
         CohortSpec,
     )
     codelists = resolve_codelists(spec, tmp_path, store=store)
-    run_cohort(spec, DataFolder(folder), tmp_path / "out", codelists=codelists, threshold=0)
+    run_cohort(
+        spec,
+        DataFolder(folder),
+        tmp_path / "out",
+        codelists=codelists,
+        threshold=1,
+        unsafe_threshold=True,
+    )
     cohort = {
         r["person_id"]: r["index_date"]
-        for r in pq.read_table(tmp_path / "out" / "cohort.parquet").to_pylist()
+        for r in pq.read_table(tmp_path / "out" / "private" / "cohort.parquet").to_pylist()
     }
     codes = set(codelists["antidepressants.yaml"].codes("CIP13"))
     days: dict[str, set[date]] = {}

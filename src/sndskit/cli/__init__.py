@@ -11,7 +11,19 @@ import sys
 import typer
 
 from sndskit import __version__
-from sndskit.cli import access, algorithms, catalog, codelist, codes, cohort, data, omop, synth, web
+from sndskit.cli import (
+    access,
+    algorithms,
+    catalog,
+    codelist,
+    codes,
+    cohort,
+    data,
+    export,
+    omop,
+    synth,
+    web,
+)
 from sndskit.cli.render import err_console
 from sndskit.errors import SndskitError
 
@@ -31,6 +43,7 @@ app.add_typer(access.app, name="access")
 app.add_typer(access.registry_app, name="registry")
 app.add_typer(algorithms.app, name="algo")
 app.command("web")(web.web_command)
+app.add_typer(export.app, name="export")
 
 
 @app.command()

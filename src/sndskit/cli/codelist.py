@@ -12,11 +12,13 @@ from sndskit.cli.render import (
     BomOption,
     SepOption,
     ThresholdOption,
+    UnsafeOption,
+    check_threshold_option,
     console,
     err_console,
     print_json,
 )
-from sndskit.codelists.diagnostics import find_orphans, summarise_usage
+from sndskit.codelists.diagnostics import count_usage, find_orphans, protect_usage
 from sndskit.codelists.diff import CodelistDiff, diff_codelists, drift
 from sndskit.codelists.export import (
     FORMATS,
@@ -29,12 +31,13 @@ from sndskit.codelists.library import get_library_spec, list_library
 from sndskit.codelists.model import Codelist, load_codelist, save_codelist
 from sndskit.codelists.resolve import build_codelist
 from sndskit.codelists.spec import CodelistSpec
+from sndskit.disclosure import DEFAULT_THRESHOLD, MASK, threshold_note
+from sndskit.disclosure.publish import csv_text, write_export
 from sndskit.engines.datasource import open_data
 from sndskit.errors import SndskitError
 from sndskit.io import write_text_atomic
 from sndskit.omop.source_concepts import find_omop_concepts
 from sndskit.omop.vocabulary import connect_vocabulary, default_vocabulary_db
-from sndskit.privacy import DEFAULT_THRESHOLD, render_count
 from sndskit.specs import load_spec
 from sndskit.tabular import format_for, write_table
 
@@ -263,8 +266,7 @@ def _write_masked(
     values = [
         [
             *(row[c] for c in columns),
-            render_count(row["records"], row["masked"], threshold),
-            render_count(row["persons"], row["masked"], threshold),
+            *(MASK if row["masked"] else row[c] for c in ("records", "persons")),
         ]
         for row in rows
     ]
@@ -275,14 +277,15 @@ def _write_masked(
 
 
 def _masked_table(rows: list[dict], columns: list[str], threshold: int, title: str) -> Table:
-    table = Table(*columns, "records", "persons", title=title)
+    table = Table(*columns, "records", "persons", title=title, caption=threshold_note(threshold))
     for row in rows:
-        table.add_row(
-            *(str(row[c]) for c in columns),
-            render_count(row["records"], row["masked"], threshold),
-            render_count(row["persons"], row["masked"], threshold),
-        )
+        shown = [MASK if row["masked"] else str(row[c]) for c in ("records", "persons")]
+        table.add_row(*(str(row[c]) for c in columns), *shown)
     return table
+
+
+def _json(rows: list[dict], threshold: int) -> None:
+    print_json([{**row, "threshold": threshold} for row in rows])
 
 
 @app.command("usage")
@@ -292,17 +295,32 @@ def usage_command(
         Path, typer.Option(help="SNDS tables: a folder (Parquet/CSV) or a .duckdb file.")
     ],
     threshold: ThresholdOption = DEFAULT_THRESHOLD,
+    unsafe_threshold: UnsafeOption = False,
     json_output: JsonFlag = False,
-    out: OutOption = None,
-    sep: SepOption = ",",
-    bom: BomOption = False,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Also write OUT/export/usage.csv, manifest.json, EXPORT.md."),
+    ] = None,
 ) -> None:
     """Records and distinct persons per code and year in the data (small counts masked)."""
-    rows = summarise_usage(load_codelist(codelist_file), open_data(data), threshold=threshold)
+    check_threshold_option(threshold, unsafe_threshold)
+    codelist = load_codelist(codelist_file)
+    rows, protection = protect_usage(
+        count_usage(codelist, open_data(data)), threshold, unsafe_threshold
+    )
     if out is not None:
-        _write_masked(out, rows, ["vocabulary", "code", "year", "label"], threshold, sep, bom)
+        columns = ["vocabulary", "code", "label", "year", "records", "persons"]
+        folder = write_export(
+            out,
+            f"usage of {codelist.name}",
+            {"usage.csv": csv_text(rows, columns, threshold)},
+            threshold=threshold,
+            audit=protection.audit.summary(),
+            manifest={"codelist": {"name": codelist.name, "version": codelist.version}},
+        )
+        err_console.print(f"releasable after review / exportable après validation: {folder}")
     if json_output:
-        return print_json(rows)
+        return _json(rows, threshold)
     console.print(_masked_table(rows, ["vocabulary", "code", "year", "label"], threshold, "usage"))
 
 
@@ -314,6 +332,7 @@ def orphans_command(
     ],
     limit: Annotated[int, typer.Option(help="Maximum number of codes.")] = 50,
     threshold: ThresholdOption = DEFAULT_THRESHOLD,
+    unsafe_threshold: UnsafeOption = False,
     json_output: JsonFlag = False,
     out: OutOption = None,
     sep: SepOption = ",",
@@ -321,13 +340,18 @@ def orphans_command(
 ) -> None:
     """Codes in the data related to the list (hierarchy, same substance or ATC class) but
     not in it, most frequent first."""
+    check_threshold_option(threshold, unsafe_threshold)
     rows = find_orphans(
-        load_codelist(codelist_file), open_data(data), limit=limit, threshold=threshold
+        load_codelist(codelist_file),
+        open_data(data),
+        limit=limit,
+        threshold=threshold,
+        unsafe_threshold=unsafe_threshold,
     )
     if out is not None:
         _write_masked(out, rows, ["vocabulary", "code", "label", "reason"], threshold, sep, bom)
     if json_output:
-        return print_json(rows)
+        return _json(rows, threshold)
     if not rows:
         return console.print(
             "aucun code apparenté à la liste (hiérarchie, substance, classe ATC) absent de la "

@@ -10,14 +10,21 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from sndskit.cli.render import ThresholdOption, console, print_json
+from sndskit.cli.render import (
+    ForceOption,
+    ThresholdOption,
+    UnsafeOption,
+    check_threshold_option,
+    console,
+    print_json,
+    print_layout,
+)
 from sndskit.cohorts.describe import describe_cohort
 from sndskit.cohorts.runner import plan_cohort, plan_inputs, resolve_codelists
 from sndskit.cohorts.spec import CohortSpec
+from sndskit.disclosure import DEFAULT_THRESHOLD, MASK
 from sndskit.engines.contract import DIALECTS, ENGINES
 from sndskit.errors import SndskitError
-from sndskit.io import write_text_atomic
-from sndskit.privacy import DEFAULT_THRESHOLD, render_count
 from sndskit.specs import load_spec
 
 app = typer.Typer(no_args_is_help=True, help="Cohorts: one YAML spec, SNDS SQL, attrition, counts.")
@@ -97,13 +104,17 @@ def run_command(
     engine: Annotated[str, typer.Option(help=f"{' or '.join(ENGINES)}.")] = "duckdb",
     master: Annotated[str | None, typer.Option(help="Spark master URL (default local[2]).")] = None,
     threshold: ThresholdOption = DEFAULT_THRESHOLD,
+    unsafe_threshold: UnsafeOption = False,
+    force: ForceOption = False,
     mapping: Annotated[
         Path | None, typer.Option(help="YAML {logical SNDS name: physical table name}.")
     ] = None,
 ) -> None:
-    """Run a cohort: cohort.parquet, attrition.csv, counts.csv (masked), manifest.json."""
+    """Run a cohort: private/cohort.parquet; export/attrition.csv, counts.csv (masked),
+    manifest.json, EXPORT.md."""
     from sndskit.cohorts.runner import run_cohort
 
+    check_threshold_option(threshold, unsafe_threshold)
     cohort = _spec(spec)
     codelists = resolve_codelists(cohort, spec.parent)
     with Progress(
@@ -125,18 +136,22 @@ def run_command(
             codelists=codelists,
             engine=engine,
             threshold=threshold,
+            unsafe_threshold=unsafe_threshold,
+            force=force,
             progress=advance,
             spark_master=master,
         )
     table = Table("step", "persons", "records", title=f"attrition — {cohort.name} ({engine})")
-    for row in result.attrition:
-        table.add_row(
-            row["step"],
-            render_count(row["persons"], row["masked"], threshold),
-            render_count(row["records"], row["masked"], threshold),
-        )
+    for row in result.published.attrition:
+        table.add_row(row["step"], _shown(row, "persons"), _shown(row, "records"))
     console.print(table)
-    console.print(f"written: {out}/cohort.parquet, attrition.csv, counts.csv, manifest.json")
+    print_layout(out)
+
+
+def _shown(row: dict, key: str) -> str:
+    if row.get("masked"):
+        return MASK
+    return "" if row.get(key) is None else f"{row[key]:g}"
 
 
 @app.command("describe")
@@ -152,53 +167,42 @@ def stats_command(
         Path, typer.Option(help="The same data folder (beneficiaries for denominators).")
     ],
     threshold: ThresholdOption = DEFAULT_THRESHOLD,
+    unsafe_threshold: UnsafeOption = False,
+    force: ForceOption = False,
     engine: Annotated[str, typer.Option(help=f"{' or '.join(ENGINES)}.")] = "duckdb",
 ) -> None:
-    """Incidence and prevalence by year, age band and sex (95 % CI), flowchart and plots."""
-    from sndskit.cohorts.figures import plot_attrition, plot_rates
-    from sndskit.cohorts.stats import summarise_rates
+    """Incidence and prevalence by year, age band and sex (95 % CI), flowchart and plots;
+    re-publishes the run's export folder with one suppression pattern."""
+    from sndskit.cohorts.outputs import publish_stats, run_file
+    from sndskit.cohorts.stats import count_rates
     from sndskit.engines.datasource import open_data
 
-    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    check_threshold_option(threshold, unsafe_threshold)
+    manifest = json.loads(run_file(out, "export", "manifest.json").read_text(encoding="utf-8"))
     period = manifest["spec"]["period"]
-    rates = summarise_rates(
+    source = open_data(data)
+    rates = count_rates(
         out,
-        open_data(data),
+        source,
         first_year=int(period["start"][:4]),
         last_year=int(period["end"][:4]),
-        threshold=threshold,
         engine=engine,
     )
-    columns = list(rates[0]) if rates else []
-    write_text_atomic(out / "rates.csv", _rates_csv(rates, columns))
+    published = publish_stats(
+        out, rates, source, threshold=threshold, unsafe=unsafe_threshold, force=force
+    )
     name = manifest["spec"]["name"]
-    plot_attrition(out / "attrition.csv", out / "attrition.png", f"{name}: attrition")
-    plot_rates(rates, out / "rates.png", name)
     table = Table(
         "year", "sex", "incident", "incidence /100k", "prevalent", "prevalence /100k", title=name
     )
-    for row in rates:
-        if row["age_band"] == "unknown":
-            continue
+    for row in published.margins:
         table.add_row(
             str(row["year"]),
-            f"{row['sex']} {row['age_band']}",
-            render_count(row["incident"], row["incidence_masked"], threshold),
-            "" if row["incidence_per_100k"] is None else f"{row['incidence_per_100k']:.1f}",
-            render_count(row["prevalent"], row["prevalence_masked"], threshold),
-            "" if row["prevalence_per_100k"] is None else f"{row['prevalence_per_100k']:.1f}",
+            row["sex"],
+            _shown(row, "incident"),
+            _shown(row, "incidence_per_100k"),
+            _shown(row, "prevalent"),
+            _shown(row, "prevalence_per_100k"),
         )
     console.print(table)
-    console.print(f"written: {out}/rates.csv, attrition.png, rates.png")
-
-
-def _rates_csv(rates: list[dict], columns: list[str]) -> str:
-    import csv
-    import io
-
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    for row in rates:
-        writer.writerow({k: ("masked" if v is None else v) for k, v in row.items()})
-    return buffer.getvalue()
+    print_layout(out)

@@ -9,8 +9,16 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from sndskit.cli.render import console, err_console, print_json
+from sndskit.cli.render import (
+    ThresholdOption,
+    UnsafeOption,
+    check_threshold_option,
+    console,
+    err_console,
+    print_json,
+)
 from sndskit.config import store_path
+from sndskit.disclosure import DEFAULT_THRESHOLD
 from sndskit.errors import SndskitError
 from sndskit.omop.io_formats import FORMATS, read_mappings, write_mappings
 from sndskit.omop.mappings import (
@@ -22,7 +30,7 @@ from sndskit.omop.mappings import (
     enrich_targets,
 )
 from sndskit.omop.quality import assess_quality, read_usage
-from sndskit.omop.report import headline, write_report
+from sndskit.omop.report import headline, protect_report, write_report
 from sndskit.omop.review import read_review
 from sndskit.omop.source_concepts import (
     build_source_concepts,
@@ -437,8 +445,11 @@ def quality_command(
     sample_size: Annotated[int, typer.Option(min=1, help="Review sample size.")] = 200,
     seed: Annotated[int, typer.Option(help="Seed of the review sample.")] = 7,
     db: DbOption = None,
+    threshold: ThresholdOption = DEFAULT_THRESHOLD,
+    unsafe_threshold: UnsafeOption = False,
 ) -> None:
     """Alignment-quality report: quality.json, quality.html, quality.md, review_sample.csv."""
+    check_threshold_option(threshold, unsafe_threshold)
     current = _load(mappings, fmt, source_vocabulary)
     before = _load(previous, fmt, source_vocabulary) if previous else None
     if previous_as_of:
@@ -466,9 +477,9 @@ def quality_command(
     finally:
         if con is not None:
             con.close()
-    for path in write_report(report, out):
+    for path in write_report(report, out, threshold=threshold, unsafe_threshold=unsafe_threshold):
         console.print(f"wrote {path}")
-    for line in headline(report):
+    for line in headline(protect_report(report, threshold, unsafe_threshold)):
         console.print(f"• {line}")
 
 

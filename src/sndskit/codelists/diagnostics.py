@@ -1,8 +1,9 @@
 """Check a code list against SNDS-shaped data: how often each code is used, and which
 codes the data holds that look like they belong in the list (orphans).
 
-Every count is masked below the privacy threshold (1–10 persons) with secondary
-suppression within each code's years (the records of a code add up over its years).
+Every count goes through :func:`sndskit.disclosure.tables.protect_table`: masked below the
+privacy threshold (1–10 persons), with an audited secondary suppression assuming each code's
+total over its years is known.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from sqlglot import exp
 
 from sndskit.codelists.model import Codelist
 from sndskit.codelists.orphans import related_codes
+from sndskit.disclosure import DEFAULT_THRESHOLD, Protection
+from sndskit.disclosure.tables import protect_table
 from sndskit.engines import open_engine
 from sndskit.engines.datasource import DataFolder
 from sndskit.engines.occurrences import identity_plan, occurrences_query
-from sndskit.privacy import DEFAULT_THRESHOLD, mask_counts
 from sndskit.snds.schema import DataSchema
 from sndskit.snds.sources import code_locations
 from sndskit.terminology.search import search_index
@@ -60,9 +62,17 @@ def summarise_usage(
     data: DataFolder,
     *,
     threshold: int = DEFAULT_THRESHOLD,
+    unsafe_threshold: bool = False,
     engine: str = "duckdb",
 ) -> list[dict[str, Any]]:
     """Records and distinct persons per code and year, small counts masked."""
+    return protect_usage(count_usage(codelist, data, engine=engine), threshold, unsafe_threshold)[0]
+
+
+def count_usage(
+    codelist: Codelist, data: DataFolder, *, engine: str = "duckdb"
+) -> list[dict[str, Any]]:
+    """Unmasked records and distinct persons per code and year (never published as such)."""
     rows = []
     with _linked(data, engine) as runner:
         usage = {
@@ -83,12 +93,21 @@ def summarise_usage(
                     "persons": persons,
                 }
             )
-    return mask_counts(
+    return rows
+
+
+def protect_usage(
+    rows: list[dict[str, Any]], threshold: int, unsafe: bool = False
+) -> tuple[list[dict[str, Any]], Protection]:
+    """Usage rows masked, assuming each code's total over its years is known."""
+    return protect_table(
         rows,
+        keys=["vocabulary", "code", "year"],
         persons="persons",
-        counts=["records"],
-        margins=[["vocabulary", "code"]],
+        hide=["records"],
+        known_margins=[["vocabulary", "code"]],
         threshold=threshold,
+        unsafe=unsafe,
     )
 
 
@@ -99,6 +118,7 @@ def find_orphans(
     store: Path | None = None,
     limit: int = 50,
     threshold: int = DEFAULT_THRESHOLD,
+    unsafe_threshold: bool = False,
     engine: str = "duckdb",
 ) -> list[dict[str, Any]]:
     """Codes in the data, not in the list, related to it in the terminology (hierarchy, same
@@ -129,7 +149,18 @@ def find_orphans(
                     }
                 )
     found.sort(key=lambda r: (-r["persons"], -r["records"], r["vocabulary"], r["code"]))
-    return mask_counts(found[:limit], persons="persons", counts=["records"], threshold=threshold)
+    masked, _ = protect_table(
+        found[:limit],
+        keys=["vocabulary", "code"],
+        persons="persons",
+        hide=["records"],
+        threshold=threshold,
+        unsafe=unsafe_threshold,
+    )
+    # masked rows last, by code: their rank would tell how large they are
+    return [r for r in masked if not r["masked"]] + sorted(
+        (r for r in masked if r["masked"]), key=lambda r: (r["vocabulary"], r["code"])
+    )
 
 
 def _listed(codelist: Codelist, vocabulary: str) -> dict[str, str]:

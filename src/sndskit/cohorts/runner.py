@@ -1,18 +1,15 @@
 """Run a cohort on SNDS-shaped data and write its outputs.
 
-``OUT/cohort.parquet`` (person, index date, exit date, entry source …), ``OUT/attrition.csv``
-and ``OUT/counts.csv`` (masked), ``OUT/manifest.json`` (spec hash, code-list versions,
-data, engine, versions, timings, and every table/column/year read). The folder is built
-aside and swapped in only when complete.
+``OUT/private/cohort.parquet`` (person-level: person, index date, exit date, entry source …;
+never exported), ``OUT/export/attrition.csv`` and ``OUT/export/counts.csv`` (masked by
+:mod:`sndskit.cohorts.outputs`), ``OUT/export/manifest.json`` (spec hash, code-list versions,
+data, engine, versions, timings, every table/column/year read, the disclosure audit) and
+``OUT/export/EXPORT.md``. The folder is built aside and swapped in only when complete.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
-import json
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,11 +21,11 @@ from sndskit import __version__
 from sndskit.codelists.model import Codelist, load_codelist
 from sndskit.cohorts.compiler import CohortPlan, compile_cohort
 from sndskit.cohorts.context import CompileContext
+from sndskit.cohorts.outputs import CohortTables, Published, count_strata, write_run
 from sndskit.cohorts.spec import CohortSpec
+from sndskit.disclosure import DEFAULT_THRESHOLD, check_threshold
 from sndskit.engines import open_engine
 from sndskit.errors import SndskitError
-from sndskit.io import replace_directory
-from sndskit.privacy import DEFAULT_THRESHOLD, mask_counts, render_count
 from sndskit.snds.sources import SOURCES
 from sndskit.specs import dump_spec, load_spec
 
@@ -123,53 +120,14 @@ def plan_inputs(plan: CohortPlan) -> dict[str, Any]:
 
 @dataclass
 class CohortRun:
+    """A run's result in memory. ``attrition`` is unmasked (for work inside the secure
+    environment); ``published`` holds the masked tables as written in ``OUT/export``."""
+
     out: Path
     attrition: list[dict[str, Any]]
-    counts: list[dict[str, Any]]
+    published: Published
     persons: int
     manifest: dict[str, Any]
-
-
-def _age_band(age: int | None) -> str:
-    for low, high in AGE_BANDS:
-        if age is not None and low <= age <= high:
-            return f"{low}-{high}" if high < 200 else f"{low}+"
-    return "unknown"
-
-
-def _mask_attrition(rows: list[dict[str, Any]], threshold: int) -> list[dict[str, Any]]:
-    """Mask small steps, and steps whose difference with the next shown count is small (the
-    number excluded is a count of persons too). Walking back from the final cohort keeps its
-    size visible and hides the earlier step instead."""
-    out = [dict(row, masked=None) for row in rows]
-    next_shown = None
-    for row in reversed(out):
-        persons = row["persons"]
-        if 1 <= persons <= threshold:
-            row["masked"] = "primary"
-        elif next_shown is not None and 1 <= persons - next_shown <= threshold:
-            row["masked"] = "secondary"
-        if row["masked"]:
-            row["persons"] = row["records"] = None
-        else:
-            next_shown = persons
-    return out
-
-
-def _csv(rows: list[dict[str, Any]], columns: list[str], threshold: int) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow(
-            [
-                render_count(row[c], row["masked"], threshold)
-                if c in ("persons", "records")
-                else row[c]
-                for c in columns
-            ]
-        )
-    return buffer.getvalue()
 
 
 COHORT_COLUMNS = [
@@ -192,9 +150,12 @@ def run_cohort(
     codelists: dict[str, Codelist],
     engine: str = "duckdb",
     threshold: int = DEFAULT_THRESHOLD,
+    unsafe_threshold: bool = False,
+    force: bool = False,
     progress: Progress | None = None,
     spark_master: str | None = None,
 ) -> CohortRun:
+    check_threshold(threshold, unsafe=unsafe_threshold)
     notify = progress or (lambda *_: None)
     started = time.perf_counter()
     runner = open_engine(engine, data, master=spark_master)
@@ -209,15 +170,27 @@ def run_cohort(
                 "records": len(cohort_rows),
             }
         )
-        counts = _counts(cohort_rows, threshold)
-        masked_attrition = _mask_attrition(attrition, threshold)
         manifest = _manifest(
             spec, plan, codelists, data, engine, threshold, timings, time.perf_counter() - started
         )
-        _write_outputs(runner, out, masked_attrition, counts, manifest, threshold)
+        tables = CohortTables(
+            attrition, count_strata(cohort_rows), len(cohort_rows) == attrition[-1]["persons"]
+        )
+        published = write_run(
+            out,
+            tables,
+            manifest,
+            write_private=lambda folder: runner.write_parquet(
+                "cohort", folder / "cohort.parquet", ("person_id", "index_date")
+            ),
+            data=data,
+            threshold=threshold,
+            unsafe=unsafe_threshold,
+            force=force,
+        )
     finally:
         runner.close()
-    return CohortRun(out, masked_attrition, counts, len({r[0] for r in cohort_rows}), manifest)
+    return CohortRun(out, attrition, published, attrition[-1]["persons"], manifest)
 
 
 def _run_plan(runner, plan: CohortPlan, notify: Progress) -> tuple[list[dict], dict[str, float]]:
@@ -236,52 +209,6 @@ def _run_plan(runner, plan: CohortPlan, notify: Progress) -> tuple[list[dict], d
 
     runner.run(plan.steps, on_step=done)
     return attrition, timings
-
-
-def _write_outputs(runner, out: Path, attrition, counts, manifest, threshold: int) -> None:
-    """Build the output folder aside and swap it in only when complete; a failure leaves no
-    staging folder and the previous outputs untouched."""
-    staging = out.with_name(f".{out.name}.staging")
-    if staging.exists():
-        shutil.rmtree(staging)
-    staging.mkdir(parents=True)
-    try:
-        runner.write_parquet("cohort", staging / "cohort.parquet", ("person_id", "index_date"))
-        (staging / "attrition.csv").write_text(
-            _csv(attrition, ["step", "persons", "records"], threshold)
-        )
-        (staging / "counts.csv").write_text(
-            _csv(counts, ["year", "age_band", "sex", "persons"], threshold)
-        )
-        (staging / "manifest.json").write_text(
-            json.dumps(manifest, indent=2, ensure_ascii=False, default=str) + "\n"
-        )
-        replace_directory(staging, out)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
-
-
-def _counts(rows: list[tuple], threshold: int) -> list[dict[str, Any]]:
-    cells: dict[tuple, set] = {}
-    for person, index_date, *_rest in rows:
-        sex, age = _rest[4], _rest[5]
-        key = (
-            index_date.year,
-            _age_band(age),
-            {"1": "male", "2": "female"}.get(str(sex), "unknown"),
-        )
-        cells.setdefault(key, set()).add(person)
-    table = [
-        {"year": y, "age_band": a, "sex": s, "persons": len(p)}
-        for (y, a, s), p in sorted(cells.items())
-    ]
-    return mask_counts(
-        table,
-        persons="persons",
-        margins=[["year"], ["year", "sex"], ["year", "age_band"]],
-        threshold=threshold,
-    )
 
 
 def _manifest(

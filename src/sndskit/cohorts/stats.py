@@ -12,8 +12,8 @@ death (``BEN_DCD_DTE``).
   year (index ≤ 31 Dec, exit ≥ 1 Jan) ÷ persons alive at some point of the year; Wilson
   interval.
 
-Cells of 1–10 cases are masked with their rates (and the smallest other cell of a year or
-year × sex margin).
+The published rows go through :func:`sndskit.cohorts.outputs.protect_cohort`: one suppression
+pattern with the run's attrition and counts, person-years rounded and masked with their cases.
 """
 
 from __future__ import annotations
@@ -26,15 +26,15 @@ from typing import Any
 from sqlglot import exp
 
 from sndskit.cohorts.runner import AGE_BANDS
+from sndskit.disclosure import DEFAULT_THRESHOLD
+from sndskit.disclosure.publish import EXPORT, PRIVATE
 from sndskit.engines import open_engine
 from sndskit.engines.contract import PlanStep
 from sndskit.engines.datasource import DataFolder
-from sndskit.privacy import DEFAULT_THRESHOLD, mask_counts
 from sndskit.snds import identity
 from sndskit.snds.schema import DataSchema
 
 Z95 = 1.959963984540054
-PER = 100_000
 
 
 def byar_interval(cases: int, person_years: float) -> tuple[float, float]:
@@ -135,7 +135,7 @@ def _rates_plan(schema: DataSchema, first_year: int, last_year: int, exclude_fic
 
 def _exclude_fictitious(cohort_dir: Path) -> bool:
     """The cohort's own choice (manifest), so rates count the persons the cohort counts."""
-    manifest = cohort_dir / "manifest.json"
+    manifest = cohort_dir / EXPORT / "manifest.json"
     if not manifest.exists():
         return True
     spec = json.loads(manifest.read_text(encoding="utf-8")).get("spec", {})
@@ -149,64 +149,44 @@ def summarise_rates(
     first_year: int,
     last_year: int,
     threshold: int = DEFAULT_THRESHOLD,
+    unsafe_threshold: bool = False,
     engine: str = "duckdb",
 ) -> list[dict[str, Any]]:
-    """Rows per year × age band × sex: population, person-years, cases, rates, intervals."""
+    """Published rows per year × age band × sex: population, person-years, cases, rates,
+    intervals — masked with the run's other tables (one pattern)."""
+    from sndskit.cohorts.outputs import CohortTables, protect_cohort
+
+    tables = CohortTables.load(cohort_dir)
+    tables.rates = count_rates(
+        cohort_dir, data, first_year=first_year, last_year=last_year, engine=engine
+    )
+    return protect_cohort(tables, threshold, unsafe=unsafe_threshold).rates
+
+
+def count_rates(
+    cohort_dir: Path, data: DataFolder, *, first_year: int, last_year: int, engine: str = "duckdb"
+) -> list[dict[str, Any]]:
+    """Unmasked population, person-years, incident and prevalent cases per year × age band ×
+    sex (never published as such: see :func:`summarise_rates`)."""
     runner = open_engine(engine, data)
     try:
         steps, query = _rates_plan(
             DataSchema(runner.schema()), first_year, last_year, _exclude_fictitious(cohort_dir)
         )
-        runner.register_parquet("cohort", cohort_dir / "cohort.parquet")
+        runner.register_parquet("cohort", cohort_dir / PRIVATE / "cohort.parquet")
         runner.run(steps)
         rows = runner.fetch(query)
     finally:
         runner.close()
-    out = []
-    for year, band, sex, population, person_years, incident, prevalent in rows:
-        person_years = float(person_years)  # Spark returns a decimal
-        low, high = byar_interval(incident, person_years)
-        p_low, p_high = wilson_interval(prevalent, population)
-        out.append(
-            {
-                "year": year,
-                "age_band": band,
-                "sex": {"1": "male", "2": "female"}.get(sex, "unknown"),
-                "population": population,
-                "person_years": round(person_years, 1),
-                "incident": incident,
-                "incidence_per_100k": round(PER * incident / person_years, 2)
-                if person_years
-                else None,
-                "incidence_low": round(PER * low, 2),
-                "incidence_high": round(PER * high, 2),
-                "prevalent": prevalent,
-                "prevalence_per_100k": round(PER * prevalent / population, 2)
-                if population
-                else None,
-                "prevalence_low": round(PER * p_low, 2),
-                "prevalence_high": round(PER * p_high, 2),
-            }
-        )
-    masked = mask_counts(
-        out,
-        persons="incident",
-        counts=["incidence_per_100k", "incidence_low", "incidence_high"],
-        margins=[["year"], ["year", "sex"]],
-        threshold=threshold,
-    )
-    prevalence = mask_counts(
-        out,
-        persons="prevalent",
-        counts=["prevalence_per_100k", "prevalence_low", "prevalence_high"],
-        margins=[["year"], ["year", "sex"]],
-        threshold=threshold,
-    )
-    for row, other in zip(masked, prevalence, strict=True):
-        row["incidence_masked"] = row.pop("masked")
-        for key in ("prevalent", "prevalence_per_100k", "prevalence_low", "prevalence_high"):
-            row[key] = other[key]
-        row["prevalence_masked"] = other["masked"]
-        if 1 <= row["population"] <= threshold:
-            row["population"] = None  # a tiny stratum is itself a small count
-    return masked
+    return [
+        {
+            "year": year,
+            "age_band": band,
+            "sex": {"1": "male", "2": "female"}.get(sex, "unknown"),
+            "population": population,
+            "person_years": float(person_years),  # Spark returns a decimal
+            "incident": incident,
+            "prevalent": prevalent,
+        }
+        for year, band, sex, population, person_years, incident, prevalent in rows
+    ]

@@ -3,6 +3,10 @@
 
 Plots need matplotlib (``pip install matplotlib``); without it the HTML report keeps every
 table and says that plots were skipped.
+
+Record counts (per unmapped code, per vocabulary) go through :mod:`sndskit.disclosure` before
+any of the four files is written: counts of 1–threshold and the cells that would give them
+back are masked (``masked``), with an audited pattern; the threshold is stated in each file.
 """
 
 from __future__ import annotations
@@ -12,8 +16,11 @@ import html
 import io
 from pathlib import Path
 
+from sndskit.disclosure import DEFAULT_THRESHOLD, MASK, Problem, protect, threshold_note
 from sndskit.io import write_json_atomic, write_text_atomic
 from sndskit.omop.review import write_review_sample
+
+RECORDS = ["records_total", "records_mapped", "records_approved", "records_standard"]
 
 STATUS_COLOURS = {
     "APPROVED": "#2e7d32",
@@ -24,11 +31,15 @@ STATUS_COLOURS = {
 }
 
 
-def _pct(value: float | None) -> str:
+def _pct(value: float | str | None) -> str:
+    if value == MASK:
+        return MASK
     return "—" if value is None else f"{100 * value:.1f} %"
 
 
 def _num(value) -> str:
+    if value == MASK:
+        return MASK
     return "—" if value is None else f"{value:,}".replace(",", " ")
 
 
@@ -65,7 +76,7 @@ def _plot_coverage(report: dict):
         ]
         width = 0.2
         for i, (name, key, colour) in enumerate(series):
-            values = [100 * (r[key] or 0) for r in rows]
+            values = [100 * (r[key] if isinstance(r[key], float | int) else 0) for r in rows]
             ax.bar(
                 [x + (i - 1.5) * width for x in range(len(rows))],
                 values,
@@ -104,7 +115,8 @@ def _plot_distribution(report: dict, key: str, title: str):
 
 
 def _plot_unmapped(report: dict):
-    rows = sorted(report["top_unmapped"], key=lambda r: -r["records"])[:15]
+    shown = [r for r in report["top_unmapped"] if r["records"] != MASK]
+    rows = sorted(shown, key=lambda r: -r["records"])[:15]
 
     def draw(ax):
         labels = [f"{r['vocabulary']} {r['code']}" for r in rows][::-1]
@@ -213,7 +225,8 @@ def headline(report: dict) -> list[str]:
 
 
 def markdown(report: dict) -> str:
-    out = ["# OMOP alignment quality", "", f"Generated {report['generated_at']}.", ""]
+    note = report.get("disclosure", {}).get("note", "")
+    out = ["# OMOP alignment quality", "", f"Generated {report['generated_at']}. {note}", ""]
     out += [f"- {line}" for line in headline(report)] + ["", "## Coverage", ""]
     out += [
         "| vocabulary | codes | mapped | approved | valid standard | records | records mapped |",
@@ -272,7 +285,7 @@ def _cell(value) -> str:
     return "" if value is None else str(value)
 
 
-def html_report(report: dict) -> str:
+def _plots_html(report: dict) -> str:
     plots = [
         _plot_coverage(report),
         _plot_distribution(report, "status", "Review status"),
@@ -281,34 +294,33 @@ def html_report(report: dict) -> str:
         _plot_drift(report),
         _plot_precision(report),
     ]
-    images = "".join(f"<img alt='plot' src='data:image/png;base64,{p}'>" for p in plots if p)
     if not any(plots):
-        images = "<p class='muted'>plots skipped: matplotlib is not installed</p>"
-    cards = "".join(f"<li>{html.escape(line)}</li>" for line in headline(report))
-    hierarchy = report["hierarchy"]["examples"]
+        return "<p class='muted'>plots skipped: matplotlib is not installed</p>"
+    return "".join(f"<img alt='plot' src='data:image/png;base64,{p}'>" for p in plots if p)
+
+
+COVERAGE_COLUMNS = [
+    "vocabulary",
+    "codes",
+    "share_codes_mapped",
+    "share_codes_approved",
+    "share_codes_standard",
+    "records_total",
+    "share_records_mapped",
+    "share_records_approved",
+]
+
+
+def _sections(report: dict) -> list[tuple[str, str]]:
     targets = report.get("targets") or {"examples": {}}
     domain_rows = [
         {**e, "vocabulary": d["vocabulary"]}
         for d in report.get("domains") or []
         for e in d["examples"]
     ]
+    cardinality = report["cardinality"]["examples"]
     sections = [
-        (
-            "Coverage",
-            _table(
-                report["coverage"],
-                [
-                    "vocabulary",
-                    "codes",
-                    "share_codes_mapped",
-                    "share_codes_approved",
-                    "share_codes_standard",
-                    "records_total",
-                    "share_records_mapped",
-                    "share_records_approved",
-                ],
-            ),
-        ),
+        ("Coverage", _table(report["coverage"], COVERAGE_COLUMNS)),
         (
             "Most frequent unmapped codes",
             _table(
@@ -331,51 +343,110 @@ def html_report(report: dict) -> str:
         ),
         (
             "Children mapped outside their parent's target",
-            _table(hierarchy, ["code", "targets", "ancestor", "ancestor_targets"]),
+            _table(
+                report["hierarchy"]["examples"], ["code", "targets", "ancestor", "ancestor_targets"]
+            ),
         ),
-        (
-            "One-to-many",
-            _table(report["cardinality"]["examples"]["one_to_many"], ["code", "targets"]),
-        ),
+        ("One-to-many", _table(cardinality["one_to_many"], ["code", "targets"])),
         (
             "Many-to-one",
-            _table(
-                report["cardinality"]["examples"]["many_to_one"],
-                ["target_concept_id", "count", "sources"],
-            ),
+            _table(cardinality["many_to_one"], ["target_concept_id", "count", "sources"]),
         ),
     ]
     if report.get("review"):
-        sections.append(
-            (
-                "Review strata",
-                _table(
-                    report["review"]["strata"],
-                    ["stratum", "population", "reviewed", "correct", "estimate", "low", "high"],
-                ),
-            )
-        )
-    body = "".join(f"<h2>{html.escape(t)}</h2>{content}" for t, content in sections)
-    style = (
-        "body{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;color:#222}"
-        "table{border-collapse:collapse;font-size:13px;margin-bottom:1em}"
-        "td,th{border:1px solid #ddd;padding:3px 6px;text-align:left}th{background:#f3f3f3}"
-        "img{max-width:100%;display:block;margin:1em 0}.muted{color:#888}"
-        "ul.key{background:#f5f9ff;border-left:4px solid #1976d2;padding:.8em 2em}"
-    )
+        columns = ["stratum", "population", "reviewed", "correct", "estimate", "low", "high"]
+        sections.append(("Review strata", _table(report["review"]["strata"], columns)))
+    return sections
+
+
+STYLE = (
+    "body{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;color:#222}"
+    "table{border-collapse:collapse;font-size:13px;margin-bottom:1em}"
+    "td,th{border:1px solid #ddd;padding:3px 6px;text-align:left}th{background:#f3f3f3}"
+    "img{max-width:100%;display:block;margin:1em 0}.muted{color:#888}"
+    "ul.key{background:#f5f9ff;border-left:4px solid #1976d2;padding:.8em 2em}"
+)
+
+
+def html_report(report: dict) -> str:
+    cards = "".join(f"<li>{html.escape(line)}</li>" for line in headline(report))
+    body = "".join(f"<h2>{html.escape(t)}</h2>{content}" for t, content in _sections(report))
+    note = html.escape(report.get("disclosure", {}).get("note", ""))
     return (
         f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>OMOP alignment "
-        f"quality</title><style>{style}</style></head><body><h1>OMOP alignment quality</h1>"
-        f"<p class='muted'>generated {html.escape(report['generated_at'])}</p>"
-        f"<ul class='key'>{cards}</ul>{images}{body}</body></html>\n"
+        f"quality</title><style>{STYLE}</style></head><body><h1>OMOP alignment quality</h1>"
+        f"<p class='muted'>generated {html.escape(report['generated_at'])} — {note}</p>"
+        f"<ul class='key'>{cards}</ul>{_plots_html(report)}{body}</body></html>\n"
     )
 
 
-def write_report(report: dict, out_dir: str | Path) -> list[Path]:
-    """Write the four outputs into ``out_dir``; return their paths."""
+def protect_report(report: dict, threshold: int = DEFAULT_THRESHOLD, unsafe: bool = False) -> dict:
+    """A copy of the report with small record counts, and the cells that would give them back,
+    masked (audited pattern over per-code counts and per-vocabulary totals)."""
+    problem, coverage_keys, code_keys = Problem(), [], []
+    for row in report["coverage"]:
+        v = row["vocabulary"]
+        keys = {
+            c: problem.add(("coverage", v, c), row[c], cost=10.0, link=("coverage", v, c))
+            for c in RECORDS
+            if row.get(c) is not None
+        }
+        coverage_keys.append(keys)
+        if "records_total" in keys and "records_mapped" in keys:
+            gap = problem.add_gap(keys["records_total"], keys["records_mapped"], ("unmapped", v))
+            listed = [r for r in report["top_unmapped"] if r["vocabulary"] == v]
+            parts = [problem.add(("code", v, r["code"]), r["records"]) for r in listed]
+            code_keys += parts
+            if len(listed) < 20 or sum(r["records"] for r in listed) == problem.cells[gap].value:
+                problem.add_sum(gap, parts)
+            else:
+                rest = problem.cells[gap].value - sum(r["records"] for r in listed)
+                problem.add_sum(gap, [*parts, problem.add(("rest", v), rest, published=False)])
+            for other in ("records_approved", "records_standard"):
+                if other in keys:
+                    problem.add_gap(keys["records_mapped"], keys[other], ("not " + other, v))
+    hidden = protect(problem, threshold, unsafe=unsafe).suppressed
+    out = dict(report)
+    out["coverage"] = []
+    for row, keys in zip(report["coverage"], coverage_keys, strict=True):
+        row = dict(row)
+        for column, key in keys.items():
+            if key in hidden:
+                row[column] = MASK
+                shares = RECORDS[1:] if column == "records_total" else [column]
+                row |= {f"share_{c}": MASK for c in shares if f"share_{c}" in row}
+        out["coverage"].append(row)
+    listed = [
+        r for r in report["top_unmapped"] if ("code", r["vocabulary"], r["code"]) in problem.cells
+    ]
+    masked = [
+        {**r, "records": MASK, "share_of_records": MASK}
+        for r in listed
+        if ("code", r["vocabulary"], r["code"]) in hidden
+    ]
+    visible = [r for r in listed if ("code", r["vocabulary"], r["code"]) not in hidden]
+    out["top_unmapped"] = visible + sorted(masked, key=lambda r: (r["vocabulary"], r["code"]))
+    out["disclosure"] = {
+        "threshold": threshold,
+        "note": threshold_note(threshold),
+        "masked_cells": len(hidden),
+    }
+    return out
+
+
+def write_report(
+    report: dict,
+    out_dir: str | Path,
+    *,
+    threshold: int = DEFAULT_THRESHOLD,
+    unsafe_threshold: bool = False,
+) -> list[Path]:
+    """Write the four outputs into ``out_dir`` (record counts masked); return their paths."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    data = {k: v for k, v in report.items() if not k.startswith("_")}
+    data = protect_report(
+        {k: v for k, v in report.items() if not k.startswith("_")}, threshold, unsafe_threshold
+    )
     paths = [
         write_json_atomic(out_dir / "quality.json", data),
         write_text_atomic(out_dir / "quality.html", html_report(data)),
@@ -385,4 +456,4 @@ def write_report(report: dict, out_dir: str | Path) -> list[Path]:
     return paths
 
 
-__all__ = ["headline", "html_report", "markdown", "write_report"]
+__all__ = ["headline", "html_report", "markdown", "protect_report", "write_report"]
