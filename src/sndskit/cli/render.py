@@ -47,6 +47,7 @@ UnsafeOption = Annotated[
         "--unsafe-threshold",
         help="Allow a threshold below 10 (outputs then must not leave the secure environment).",
     ),
+]
 ForceOption = Annotated[
     bool,
     typer.Option(
@@ -54,17 +55,24 @@ ForceOption = Annotated[
         help="Publish even if the release ledger finds a small difference with an earlier "
         "output (the override is recorded).",
     ),
+]
+
+
 def check_threshold_option(threshold: int, unsafe: bool) -> int:
     """Validate the threshold and warn (FR/EN, on stderr) on every run below the default."""
     from sndskit.disclosure import check_threshold, threshold_warning
+
     check_threshold(threshold, unsafe=unsafe)
     warning = threshold_warning(threshold)
     if warning:
         err_console.print(f"[bold yellow]warning:[/] {warning}", markup=True)
     return threshold
+
+
 def print_layout(out: Any) -> None:
     """Say which files are person-level (stay inside) and which may be released."""
     from pathlib import Path
+
     out = Path(out)
     private = sorted(p.name for p in (out / "private").glob("*") if p.is_file())
     export = sorted(p.name for p in (out / "export").glob("*") if p.is_file())

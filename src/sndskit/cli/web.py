@@ -9,7 +9,7 @@ import typer
 
 from sndskit.cli.render import ThresholdOption, console
 from sndskit.config import store_path
-from sndskit.privacy import DEFAULT_THRESHOLD
+from sndskit.disclosure import DEFAULT_THRESHOLD
 
 
 def web_command(

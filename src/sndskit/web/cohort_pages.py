@@ -16,10 +16,11 @@ from fastapi.responses import FileResponse
 
 from sndskit.codelists.model import Codelist
 from sndskit.cohorts.describe import describe_cohort
-from sndskit.cohorts.figures import plot_attrition, plot_rates
+from sndskit.cohorts.outputs import publish_stats
 from sndskit.cohorts.runner import plan_cohort, resolve_codelists, run_cohort
 from sndskit.cohorts.spec import CohortSpec
-from sndskit.cohorts.stats import summarise_rates
+from sndskit.cohorts.stats import count_rates
+from sndskit.disclosure.publish import EXPORT
 from sndskit.engines import DIALECTS
 from sndskit.errors import SndskitError
 from sndskit.snds.sources import SOURCES
@@ -110,7 +111,7 @@ async def run(request: Request):
     out = settings.run_path(f"{spec.name}-{time.strftime('%Y%m%d-%H%M%S')}")
 
     def work(job: Job) -> dict[str, Any]:
-        result = run_cohort(
+        run_cohort(
             spec,
             data,
             out,
@@ -119,23 +120,19 @@ async def run(request: Request):
             progress=job.progress,
         )
         job.progress("rates", 1, 1)
-        rates = summarise_rates(
-            out,
-            data,
-            first_year=spec.period.start.year,
-            last_year=spec.period.end.year,
-            threshold=settings.threshold,
+        rates = count_rates(
+            out, data, first_year=spec.period.start.year, last_year=spec.period.end.year
         )
-        with _FIGURES_LOCK:  # pyplot keeps global state
-            plot_attrition(out / "attrition.csv", out / "attrition.png", spec.name)
-            plot_rates(rates, out / "rates.png", spec.name)
-        # Only masked aggregates are kept for the page: never the person-level table.
+        with _FIGURES_LOCK:  # pyplot keeps global state (the figures are drawn here)
+            published = publish_stats(out, rates, data, threshold=settings.threshold)
+        # Only the published (masked, audited) tables are kept for the page: never the
+        # person-level table nor the unmasked attrition of ``result``.
         return {
-            "attrition": result.attrition,
-            "counts": result.counts,
-            "rates": [r for r in rates if r["age_band"] != "unknown"],
+            "attrition": published.attrition,
+            "counts": published.counts,
+            "rates": [r for r in published.rates if r["age_band"] != "unknown"],
             "name": spec.name,
-            "out": out,
+            "out": out / EXPORT,
         }
 
     job = request.app.state.jobs.start(spec.name, work)

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sndskit.config import sndskit_home, store_path
+from sndskit.disclosure import DEFAULT_THRESHOLD
 from sndskit.engines.datasource import DataFolder, open_data
 from sndskit.errors import SndskitError
-from sndskit.privacy import DEFAULT_THRESHOLD
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,80}$")
 

@@ -17,9 +17,10 @@ from pathlib import Path
 import duckdb
 from sqlglot import exp
 
+from sndskit.disclosure import MASK
+from sndskit.disclosure.tables import protect_table
 from sndskit.omop.etl.cdm import cdm_fields
 from sndskit.omop.etl.sql import literal
-from sndskit.privacy import mask_counts, render_count
 
 # table → (main concept field, source value field, date field, end date field)
 EVENT_TABLES = {
@@ -78,15 +79,15 @@ CHECK_LEVEL = {"isPrimaryKey": "FIELD", "withinObservationPeriod": "TABLE"}
 
 
 def publish_counts(rows: list[dict], columns: list[str], threshold: int) -> list[dict]:
-    """Counts that leave sndskit: each column masked 1–threshold (sndskit.privacy)."""
+    """Counts that leave sndskit: each column protected by :mod:`sndskit.disclosure` (no
+    margin of these counts is published), suppressed cells labelled ``masked``."""
     out = [dict(r) for r in rows]
     for column in columns:
-        masked = mask_counts(
-            [{"n": r[column]} for r in out], persons="n", margins=[], threshold=threshold
-        )
-        for row, m in zip(out, masked, strict=True):
-            if m["masked"]:
-                row[column] = render_count(None, m["masked"], threshold)
+        cells = [{"row": i, "n": r[column]} for i, r in enumerate(out)]
+        masked, _ = protect_table(cells, keys=["row"], persons="n", threshold=threshold)
+        for row, cell in zip(out, masked, strict=True):
+            if cell["masked"]:
+                row[column] = MASK
     return out
 
 

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlglot import exp
 
 from sndskit import __version__
+from sndskit.disclosure import DEFAULT_THRESHOLD
 from sndskit.engines.datasource import DataFolder
 from sndskit.errors import SndskitError
 from sndskit.io import replace_directory
@@ -33,7 +34,6 @@ from sndskit.omop.etl.codemap import CODE_MAP_SCHEMA, write_code_map
 from sndskit.omop.etl.publish import write_quality
 from sndskit.omop.etl.sql import for_dialect
 from sndskit.omop.etl.staging import build_staging, compile_context
-from sndskit.privacy import DEFAULT_THRESHOLD
 
 Progress = Callable[[str, int, int], None]
 CDM_TABLES = (
