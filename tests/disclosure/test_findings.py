@@ -29,7 +29,7 @@ from sndskit.engines.datasource import DataFolder
 from sndskit.errors import SndskitError
 from sndskit.specs import parse_spec
 from tests.cohorts.builder import OTHER_DRUG, T1D, SndsBuilder
-from tests.cohorts.test_cohorts import ENGINES, SPEC, _codelists, three
+from tests.cohorts.test_cohorts import SPEC, _codelists, three
 
 # (persons, birth year, sex, index year): counts by index year × age band × sex are
 # 2019: men 40-64 = 3, men 65-74 = 2, women 75-84 = 14, women 85+ = 20; 2020: men 40-64 = 11.
@@ -97,7 +97,6 @@ def _attrition_and_counts(export):
     return attrition, counts
 
 
-@pytest.mark.parametrize("engine", ENGINES)
 def test_1_one_run_final_total_minus_visible_cells(tmp_path, engine):
     data = build(tmp_path)
     cohort = spec()
@@ -182,7 +181,6 @@ def test_4b_stats_keeps_what_the_run_already_released(published):
         assert before == after  # nothing newly hidden, nothing newly shown
 
 
-@pytest.mark.parametrize("engine", ENGINES)
 def test_5_the_ledger_refuses_a_nested_definition_differing_by_a_few_persons(tmp_path, engine):
     data = build(tmp_path, t1d_das=4)
     wide, narrow = spec("[DP]"), spec("[DP, DR, DAS]")  # the DAS excludes 4 more women
