@@ -12,7 +12,6 @@ import csv
 import gzip
 import json
 import re
-import time
 from datetime import date
 from pathlib import Path
 
@@ -223,14 +222,6 @@ def test_coverage_is_reported(real):
         "UCD",
         "ATC",
     }
-
-
-@shared
-@pytest.mark.shared_data
-def test_full_import_takes_a_few_seconds():
-    start = time.perf_counter()
-    load_drugs(SHARED_DATA)
-    assert time.perf_counter() - start < 10  # about 2 s on a laptop (curated WHO subset included)
 
 
 # ------------------------------------------------------------------------------ fixtures

@@ -547,15 +547,3 @@ def test_ghm_malformed_records_are_located(tmp_path, record, field):
     assert (error.value.file, error.value.line, error.value.field) == (str(path), 2, field)
 
 
-# --- performance ------------------------------------------------------------------------
-
-
-@pytest.mark.shared_data
-@pytest.mark.skipif(not HAVE_SHARED, reason="no shared data")
-@pytest.mark.parametrize("name", list(LOADERS))
-def test_each_loader_takes_at_most_two_seconds(name):
-    import time
-
-    start = time.perf_counter()
-    LOADERS[name](SHARED)
-    assert time.perf_counter() - start < 2.0
