@@ -21,7 +21,7 @@ from sqlglot import exp
 
 from sndskit.access.rules import identifying_columns
 from sndskit.access.spec import Study
-from sndskit.catalog import Catalog, TableInfo, get_catalog
+from sndskit.catalog import Catalog, TableInfo, get_catalog, instantiate
 from sndskit.catalog.names import is_year_templated
 from sndskit.codelists.model import Codelist
 from sndskit.cohorts import CohortPlan, CohortSpec, describe_cohort, plan_cohort, resolve_codelists
@@ -76,8 +76,6 @@ class EdbTable:
             self.flux = (min(self.flux[0], window[0]), max(self.flux[1], window[1]))
 
     def physical_names(self) -> list[str]:
-        from sndskit.catalog import instantiate
-
         return (
             [instantiate(self.name, y) for y in sorted(self.years)] if self.yearly else [self.name]
         )
@@ -100,6 +98,7 @@ class Edb:
     cohorts: list[EdbCohort]
     analysis_years: tuple[int, int]
     analysis_flux: tuple[date, date]
+    requested: list[tuple[str, str]]  # (table, column) of each analysis variable, in order
 
     @property
     def spec(self):
@@ -152,6 +151,7 @@ class _Builder:
         self.study = study
         self.catalog = catalog
         self.tables: dict[str, EdbTable] = {}
+        self.requested: list[tuple[str, str]] = []
 
     def table(self, info: TableInfo) -> EdbTable:
         if info.name not in self.tables:
@@ -224,6 +224,7 @@ class _Builder:
         if table.by_flux:
             table.widen_flux(flux)
         variable = self.variable(table, info, column)
+        self.requested.append((table.name, variable.column))
         for objective in requested.objectives:
             variable.reasons.append(Reason("objective", objective, requested.justification))
         if not requested.objectives:  # kept so the review can flag it as unused
@@ -253,4 +254,4 @@ def build_edb(study: Study, catalog: Catalog | None = None) -> Edb:
         builder.analysis(index, years, flux)
     if not builder.tables:
         raise SndskitError("the study reads no table", file=study.path)
-    return Edb(study, builder.tables, cohorts, years, flux)
+    return Edb(study, builder.tables, cohorts, years, flux, builder.requested)
