@@ -47,6 +47,8 @@ def reasons_text(variable: EdbVariable, lang: str) -> str:
         if reason.kind == "cohort":
             step = reason.detail.split(" — ")[0]
             parts.append(f"{label('cohort', lang)} {reason.ref}, {label('step', lang)} {step}")
+        elif reason.kind == "link":
+            parts.append(f"{label('link', lang)}{sep(lang)}{reason.detail}")
         elif reason.ref:
             parts.append(
                 f"{label('objective', lang)} {reason.ref}{sep(lang)}{reason.detail}".strip()
