@@ -85,7 +85,7 @@ def edb_rows(edb: Edb, lang: str = "fr") -> list[dict[str, str]]:
 def _header(edb: Edb, lang: str) -> list[str]:
     spec = edb.spec
     route = get_route(spec.route)
-    controllers = ", ".join(f"{c.name} ({c.type})" for c in spec.controllers)
+    controllers = ", ".join(f"{c.name} ({label('org_' + c.type, lang)})" for c in spec.controllers)
     design = spec.design_office.name if spec.design_office else label("none", lang)
     category = get_purposes()["categories"][spec.purpose.category][lang]
     return [
