@@ -12,6 +12,7 @@ from pathlib import Path
 from sndskit.access.edb import Edb, EdbTable, EdbVariable
 from sndskit.access.rules import check_language, get_purposes, get_route, identifier_kinds, label
 from sndskit.codelists.export import export_codelist
+from sndskit.codelists.model import Codelist
 from sndskit.io import atomic_path, write_text_atomic
 
 COLUMNS = ("component", "table", "variable", "label", "years", "justification", "identifier")
@@ -193,12 +194,17 @@ def _external_and_users(edb: Edb, lang: str) -> list[str]:
     return [*lines, ""]
 
 
-def _annexes(edb: Edb) -> list[str]:
-    seen: dict[str, str] = {}
+def codelists_of(edb: Edb) -> dict[str, Codelist]:
+    """The code lists of every cohort, by name (each once)."""
+    out: dict[str, Codelist] = {}
     for cohort in edb.cohorts:
         for codelist in cohort.codelists.values():
-            seen.setdefault(codelist.name, export_codelist(codelist, "markdown"))
-    return list(seen.values())
+            out.setdefault(codelist.name, codelist)
+    return out
+
+
+def _annexes(edb: Edb) -> list[str]:
+    return [export_codelist(c, "markdown") for c in codelists_of(edb).values()]
 
 
 def render_edb_markdown(edb: Edb, lang: str = "fr") -> str:
@@ -286,14 +292,19 @@ def write_edb_xlsx(edb: Edb, target: Path, lang: str = "fr") -> Path:
 
 
 def export_edb(edb: Edb, out: Path, lang: str = "fr") -> list[Path]:
-    """Write ``edb.md``, ``edb.html``, ``edb.xlsx`` and ``edb_variables.csv`` into ``out``."""
+    """Write ``edb.md``, ``edb.html``, ``edb.xlsx``, ``edb_variables.csv`` and the code-list
+    annexes ``codelists/NAME.csv`` into ``out``."""
     check_language(lang)
     out = Path(out)
     markdown = render_edb_markdown(edb, lang)
     title = f"{label('edb_title', lang)} — {edb.spec.title}"
-    return [
+    written = [
         write_text_atomic(out / "edb.md", markdown),
         write_text_atomic(out / "edb.html", markdown_to_html(markdown, title, lang)),
         write_edb_xlsx(edb, out / "edb.xlsx", lang),
         write_text_atomic(out / "edb_variables.csv", rows_csv(edb_rows(edb, lang))),
     ]
+    for name, codelist in codelists_of(edb).items():
+        path = out / "codelists" / f"{name}.csv"
+        written.append(write_text_atomic(path, export_codelist(codelist, "csv")))
+    return written
