@@ -12,7 +12,7 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet --upgrade pip
 
 $(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/pip install --quiet -e ".[dev,spark]"
+	$(BIN)/pip install --quiet -e ".[dev,spark,web]"
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -42,6 +42,14 @@ demo: $(STAMP)
 	$(BIN)/sndskit access edb $(STUDY) --out $(DEMO)/access
 	$(BIN)/sndskit access dossier $(STUDY) --out $(DEMO)/access
 	$(BIN)/sndskit access review $(STUDY) --out $(DEMO)/access
+	$(BIN)/sndskit algo list
+	$(BIN)/sndskit algo lint
+	$(BIN)/sndskit algo run t2d_treated --data $(DEMO)/data --out $(DEMO)/algo_t2d_treated
+	$(BIN)/sndskit algo validate heart_failure --data $(DEMO)/data --out $(DEMO)/algo_heart_failure
+	$(BIN)/sndskit algo export stroke_hospitalised --format boas
+	$(BIN)/sndskit algo docs --site $(DEMO)/algorithms-site --data $(DEMO)/data
+	$(BIN)/sndskit omop etl --data $(DEMO)/data --out $(DEMO)/omop
+	@echo "Web app on the demo data: $(BIN)/sndskit web --data $(DEMO)/data  (then open http://127.0.0.1:8765/)"
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -66,3 +66,12 @@ def spark_session():
     session = build("local[2]")
     yield session
     session.stop()
+
+
+@pytest.fixture(params=["duckdb", pytest.param("spark", marks=pytest.mark.spark)])
+def engine(request) -> str:
+    """The engine a test runs on: every SQL test runs on DuckDB and (marked ``spark``) Spark,
+    which shares the one session of :func:`spark_session`."""
+    if request.param == "spark":
+        request.getfixturevalue("spark_session")
+    return request.param

@@ -46,12 +46,17 @@ class SndsBuilder:
         cdi: str = "00",
         pseudonyms: int = 1,
         death: date | None = None,
+        twin_of: int | None = None,
+        archived: bool = False,
     ) -> None:
+        """``twin_of``: a same-sex twin sharing that person's pseudonyms, with rank 2;
+        ``archived``: the row lives in IR_BEN_R_ARC (no care since 2013)."""
+        table = "IR_BEN_R_ARC" if archived else "IR_BEN_R"
         for k in range(pseudonyms):
-            self.tables["IR_BEN_R"].append(
+            self.tables.setdefault(table, []).append(
                 {
-                    "BEN_NIR_PSA": nir(person, k),
-                    "BEN_RNG_GEM": 1,
+                    "BEN_NIR_PSA": nir(twin_of or person, k),
+                    "BEN_RNG_GEM": 2 if twin_of else 1,
                     "BEN_IDT_ANO": f"P{person:06d}",
                     "BEN_SEX_COD": sex,
                     "BEN_NAI_ANN": str(birth_year),
@@ -74,6 +79,7 @@ class SndsBuilder:
         ete_ind_taa: int | None = None,
         cip7_only: bool = False,
         archive: bool = False,
+        twin_of: int | None = None,
     ) -> None:
         self._dct += 1
         flux = flux or date(day.year + (day.month == 12), day.month % 12 + 1, 1)
@@ -84,8 +90,8 @@ class SndsBuilder:
         self.tables["ER_PRS_F" + suffix].append(
             {
                 **keys,
-                "BEN_NIR_PSA": nir(person, pseudonym),
-                "BEN_RNG_GEM": 1,
+                "BEN_NIR_PSA": nir(twin_of or person, pseudonym),
+                "BEN_RNG_GEM": 2 if twin_of else 1,
                 "EXE_SOI_DTD": day,
                 "DPN_QLF": dpn_qlf,
                 "PRS_DPN_QLP": None,

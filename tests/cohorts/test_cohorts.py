@@ -47,9 +47,6 @@ def three(builder, person, start=date(2019, 3, 1), **kwargs):
         builder.dispensing(person, date(start.year, start.month + k, 10), **kwargs)
 
 
-ENGINES = ["duckdb", pytest.param("spark", marks=pytest.mark.spark)]
-
-
 def run(
     tmp_path, builder, preset="cnam", roles="[DP, DR, DAS]", lag=6, engine="duckdb", **spec_changes
 ):
@@ -72,7 +69,6 @@ def run(
     return {r["person_id"]: r for r in rows}, result
 
 
-@pytest.mark.parametrize("engine", ENGINES)
 def test_entry_rule_and_index(tmp_path, engine):
     b = SndsBuilder()
     for p in range(1, 6):
@@ -95,7 +91,6 @@ def test_entry_rule_and_index(tmp_path, engine):
     assert steps["entry rule met: ≥ 3 events on distinct dates within 365 days, index = first"] == 1
 
 
-@pytest.mark.parametrize("engine", ENGINES)
 def test_age_and_person_identity_across_pseudonyms(tmp_path, engine):
     b = SndsBuilder()
     b.person(1, pseudonyms=2)
@@ -120,7 +115,6 @@ def test_age_and_person_identity_across_pseudonyms(tmp_path, engine):
         ("[DP, DR, DAS]", "outside", False),
     ],
 )
-@pytest.mark.parametrize("engine", ENGINES)
 def test_exclusion_by_diagnosis_roles_and_window(tmp_path, roles, placement, excluded, engine):
     b = SndsBuilder()
     b.person(1)
@@ -150,7 +144,6 @@ TRAPS = {
 
 
 @pytest.mark.parametrize("trap", sorted(TRAPS))
-@pytest.mark.parametrize("engine", ENGINES)
 def test_each_dcir_filter_removes_its_trap_and_none_keeps_it(tmp_path, trap, engine):
     """Person 1 has 2 clean dispensings and 1 trap line: in only if the trap counts."""
     b = SndsBuilder()
@@ -173,7 +166,6 @@ STAY_TRAPS = {
 
 
 @pytest.mark.parametrize("trap", sorted(STAY_TRAPS))
-@pytest.mark.parametrize("engine", ENGINES)
 def test_each_pmsi_filter_removes_its_trap_and_none_keeps_it(tmp_path, trap, engine):
     """A T1D stay that is a trap must not exclude the person under cnam; under none it does."""
     b = SndsBuilder()
@@ -186,7 +178,6 @@ def test_each_pmsi_filter_removes_its_trap_and_none_keeps_it(tmp_path, trap, eng
     assert "P000001" not in raw
 
 
-@pytest.mark.parametrize("engine", ENGINES)
 def test_fictitious_nir_is_dropped(tmp_path, engine):
     b = SndsBuilder()
     b.person(1, cdi="05")
@@ -197,7 +188,6 @@ def test_fictitious_nir_is_dropped(tmp_path, engine):
     assert set(cohort) == {"P000002"}
 
 
-@pytest.mark.parametrize("engine", ENGINES)
 def test_flux_lag_bounds_what_is_read(tmp_path, engine):
     """Care of Dec 2020 processed in Sep 2021: 9 months late. A lag of 6 months (read up to
     flux month end + lag after the window) misses it; 12 catches it."""
@@ -211,7 +201,6 @@ def test_flux_lag_bounds_what_is_read(tmp_path, engine):
     assert "P000001" not in short and "P000001" in long
 
 
-@pytest.mark.parametrize("engine", ENGINES)
 def test_cip7_only_lines_count(tmp_path, engine):
     b = SndsBuilder()
     b.person(1)
@@ -306,7 +295,6 @@ def test_duckdb_and_spark_return_identical_cohorts(tmp_path):
     assert duck_run.attrition == spark_run.attrition
 
 
-@pytest.mark.parametrize("engine", ENGINES)
 def test_boolean_return_codes(tmp_path, engine):
     """The schema types *_RET as boolean: true marks an error, false a valid stay."""
     b = SndsBuilder()
@@ -323,7 +311,6 @@ def test_boolean_return_codes(tmp_path, engine):
     assert "P000001" in flagged  # a stay with a return-code error is ignored
 
 
-@pytest.mark.parametrize("engine", ENGINES)
 def test_dcir_archive_tables_are_read_for_flux_years_before_2013(tmp_path, engine):
     """Two dispensings processed in 2012 (archive tables) and one in 2013: three in all."""
     b = SndsBuilder()

@@ -19,7 +19,7 @@ from tests.cohorts.builder import SndsBuilder
 from tests.cohorts.test_cohorts import SPEC, _codelists, three
 
 
-def test_rates_match_a_hand_computation(tmp_path):
+def test_rates_match_a_hand_computation(tmp_path, engine):
     b = SndsBuilder()
     for p in range(1, 31):
         b.person(p, birth_year=1960)
@@ -30,12 +30,17 @@ def test_rates_match_a_hand_computation(tmp_path):
     spec = parse_spec(SPEC.format(preset="cnam", roles="[DP]", lag=6), CohortSpec)
     data = DataFolder(b.write(tmp_path / "data"))
     run_cohort(
-        spec, data, tmp_path / "out", codelists=resolve_codelists(spec, tmp_path), threshold=0
+        spec,
+        data,
+        tmp_path / "out",
+        codelists=resolve_codelists(spec, tmp_path),
+        threshold=0,
+        engine=engine,
     )
     rows = {
         (r["year"], r["age_band"]): r
         for r in summarise_rates(
-            tmp_path / "out", data, first_year=2019, last_year=2020, threshold=0
+            tmp_path / "out", data, first_year=2019, last_year=2020, threshold=0, engine=engine
         )
     }
     y2019, y2020 = rows[(2019, "40-64")], rows[(2020, "40-64")]

@@ -131,6 +131,12 @@ HIGH_RATES = {
     "ret_code": 0.05,
     "invalid_nir_ano": 0.05,
     "sej_typ_b": 0.05,
+    "ret_null": 0.05,
+    "ald_other_exonerating": 0.3,
+    "ald_non_exonerating": 0.3,
+    "ald_end_null": 0.5,
+    "death_not_in_ir_ben_r": 0.2,
+    "death_only_in_pmsi": 0.4,
 }
 
 
@@ -165,4 +171,39 @@ def sample_dataset(tmp_path_factory, sample_home) -> Dataset:
         seed=2,
         chunk_size=300,
         part_size=300,
+    )
+
+
+@pytest.fixture(scope="session")
+def archive_era(tmp_path_factory, synth_home) -> Dataset:
+    """2011-2014 around the 2013 DCIR generations, NABM codes typed integer, many twins."""
+    return _generate(
+        tmp_path_factory,
+        synth_home,
+        "archive",
+        patients=1500,
+        start_year=2011,
+        end_year=2014,
+        seed=9,
+        chunk_size=500,
+        part_size=1500,
+        nabm_as_integer=True,
+        traps={"twins": 0.2, "archive_cancellation": 0.05},
+    )
+
+
+@pytest.fixture(scope="session")
+def yearly(tmp_path_factory, synth_home) -> Dataset:
+    """The HDH project extract layout: one DCIR table per flux year."""
+    return _generate(
+        tmp_path_factory,
+        synth_home,
+        "yearly",
+        patients=300,
+        start_year=2019,
+        end_year=2020,
+        seed=4,
+        chunk_size=300,
+        part_size=300,
+        dcir_yearly_tables=True,
     )

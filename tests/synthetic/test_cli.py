@@ -125,8 +125,17 @@ def test_traps_lists_every_rate_parameter():
     result = CliRunner().invoke(app, ["traps", "--json"])
     assert result.exit_code == 0
     rows = json.loads(result.output)
-    assert {r["parameter"] for r in rows} == {f"traps.{n}" for n in TrapRates.model_fields}
-    assert all(r["meaning"] for r in rows)
+    rates = {r["parameter"] for r in rows if r["kind"] == "rate"}
+    assert rates == {f"traps.{n}" for n in TrapRates.model_fields}
+    layout = {r["parameter"] for r in rows if r["kind"] == "layout"}
+    assert {"dcir_yearly_tables", "nabm_as_integer", "archive_beneficiaries"} <= layout
+    assert all(r["meaning"] and r["truth"] for r in rows)
+    english = CliRunner().invoke(app, ["traps", "--json", "--lang", "en"])
+    meanings = {r["parameter"]: r["meaning"] for r in json.loads(english.output)}
+    assert meanings["traps.ald_end_null"].startswith("per open-ended ALD")
+    french = {r["parameter"]: r["meaning"] for r in rows}  # French by default
+    assert french["traps.ald_end_null"].startswith("par ALD sans date de fin")
+    assert set(french) == set(meanings) and all(french[p] != meanings[p] for p in french)
 
 
 def test_show_summarises_a_dataset_and_its_naive_counts(recent):

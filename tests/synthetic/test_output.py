@@ -34,12 +34,19 @@ def test_layout_is_one_folder_per_table_and_one_file_per_part(tmp_path, synth_ho
         ]
     truth = sorted(p.name for p in (out / "truth").iterdir())
     assert truth == [
+        "ald",
+        "ald_in_force",
+        "biology",
         "conditions",
+        "consultations",
+        "deaths",
         "dispensings",
         "exposures",
+        "hospital_drugs",
         "identities",
         "manifest.json",
         "persons",
+        "procedures",
         "stays",
         "traps_ald",
         "traps_dcir",

@@ -340,7 +340,8 @@ def test_non_ald_exonerations_are_listed(high_rates):
     )
     listed = set(
         high_rates.q(
-            "SELECT BEN_NIR_PSA, IMB_ALD_DTD, IMB_ETM_NAT, MED_MTF_COD FROM truth_traps_ald"
+            "SELECT BEN_NIR_PSA, IMB_ALD_DTD, IMB_ETM_NAT, MED_MTF_COD FROM truth_traps_ald "
+            "WHERE trap = 'ald_not_ald'"
         )
     )
     assert rows and rows == listed
@@ -438,5 +439,5 @@ def test_person_traps_appear_at_their_configured_rates(high_rates):
     assert_rate(unknown, eligible - several, HIGH_RATES["unknown_nir_ano"], "unknown BEN_NIR_ANO")
     young = ds.one("SELECT count(*) FROM truth_persons WHERE birth_date > DATE '1999-01-01'")
     assert_rate(twins, young, HIGH_RATES["twins"], "twins among persons under 20")
-    ald = ds.one("SELECT count(*) FROM truth_traps_ald")
+    ald = ds.one("SELECT count(*) FROM truth_traps_ald WHERE trap = 'ald_not_ald'")
     assert_rate(ald, persons - fictitious, HIGH_RATES["ald_not_ald"], "non-ALD exonerations")

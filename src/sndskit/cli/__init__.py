@@ -11,7 +11,7 @@ import sys
 import typer
 
 from sndskit import __version__
-from sndskit.cli import access, catalog, codelist, codes, cohort, data, omop, synth
+from sndskit.cli import access, algorithms, catalog, codelist, codes, cohort, data, omop, synth, web
 from sndskit.cli.render import err_console
 from sndskit.errors import SndskitError
 
@@ -29,6 +29,8 @@ app.add_typer(omop.app, name="omop")
 app.add_typer(synth.app, name="synth")
 app.add_typer(access.app, name="access")
 app.add_typer(access.registry_app, name="registry")
+app.add_typer(algorithms.app, name="algo")
+app.command("web")(web.web_command)
 
 
 @app.command()

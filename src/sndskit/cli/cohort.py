@@ -12,11 +12,9 @@ from rich.table import Table
 
 from sndskit.cli.render import ThresholdOption, console, print_json
 from sndskit.cohorts.describe import describe_cohort
-from sndskit.cohorts.figures import plot_attrition, plot_rates
-from sndskit.cohorts.runner import plan_cohort, resolve_codelists, run_cohort
+from sndskit.cohorts.runner import plan_cohort, plan_inputs, resolve_codelists
 from sndskit.cohorts.spec import CohortSpec
-from sndskit.cohorts.stats import summarise_rates
-from sndskit.engines.datasource import DataFolder, open_data
+from sndskit.engines.contract import DIALECTS, ENGINES
 from sndskit.errors import SndskitError
 from sndskit.io import write_text_atomic
 from sndskit.privacy import DEFAULT_THRESHOLD, render_count
@@ -33,7 +31,7 @@ def _spec(path: Path) -> CohortSpec:
 @app.command("sql")
 def sql_command(
     spec: SpecArg,
-    dialect: Annotated[str, typer.Option(help="duckdb, spark or oracle.")] = "duckdb",
+    dialect: Annotated[str, typer.Option(help=f"{', '.join(DIALECTS)}.")] = "duckdb",
     inputs: Annotated[
         bool, typer.Option("--inputs", help="List the tables, columns and years read.")
     ] = False,
@@ -44,19 +42,22 @@ def sql_command(
 ) -> None:
     """Print the SQL of a cohort (one commented step per stage) or what it reads."""
     cohort = _spec(spec)
-    plan = plan_cohort(
-        cohort, resolve_codelists(cohort, spec.parent), open_data(data) if data else None
-    )
+    folder = None
+    if data:
+        from sndskit.engines.datasource import open_data
+
+        folder = open_data(data)
+    plan = plan_cohort(cohort, resolve_codelists(cohort, spec.parent), folder)
     if not inputs:
         print(plan.to_sql(dialect), end="")
         return
-    listing = {
-        "tables": plan.reads,
-        "pmsi_years": plan.years,
-        "dcir_flux_months": [d.isoformat() for d in plan.flux_window],
-    }
+    listing = plan_inputs(plan)
     if json_output:
         return print_json(listing)
+    sources = Table("source", "label", "vocabularies", title=f"event sources of {cohort.name}")
+    for row in listing["sources"]:
+        sources.add_row(row["source"], row["label_en"], ", ".join(row["vocabularies"]))
+    console.print(sources)
     table = Table("table", "columns", title=f"inputs of {cohort.name}")
     for name, columns in plan.reads.items():
         table.add_row(name, ", ".join(columns))
@@ -67,7 +68,7 @@ def sql_command(
     )
 
 
-def _data(data, spark_database, mapping, engine, master) -> DataFolder:
+def _data(data, spark_database, mapping, engine, master):
     if spark_database:
         if engine != "spark":
             raise SndskitError(
@@ -78,6 +79,8 @@ def _data(data, spark_database, mapping, engine, master) -> DataFolder:
         return SparkCatalogData(spark_session(master), spark_database, mapping)
     if data is None:
         raise SndskitError("give --data (folder or .duckdb file) or --spark-database", field="data")
+    from sndskit.engines.datasource import open_data
+
     return open_data(data, mapping)
 
 
@@ -91,7 +94,7 @@ def run_command(
     spark_database: Annotated[
         str | None, typer.Option(help="Read the tables of this Spark catalog database instead.")
     ] = None,
-    engine: Annotated[str, typer.Option(help="duckdb or spark.")] = "duckdb",
+    engine: Annotated[str, typer.Option(help=f"{' or '.join(ENGINES)}.")] = "duckdb",
     master: Annotated[str | None, typer.Option(help="Spark master URL (default local[2]).")] = None,
     threshold: ThresholdOption = DEFAULT_THRESHOLD,
     mapping: Annotated[
@@ -99,6 +102,8 @@ def run_command(
     ] = None,
 ) -> None:
     """Run a cohort: cohort.parquet, attrition.csv, counts.csv (masked), manifest.json."""
+    from sndskit.cohorts.runner import run_cohort
+
     cohort = _spec(spec)
     codelists = resolve_codelists(cohort, spec.parent)
     with Progress(
@@ -147,8 +152,13 @@ def stats_command(
         Path, typer.Option(help="The same data folder (beneficiaries for denominators).")
     ],
     threshold: ThresholdOption = DEFAULT_THRESHOLD,
+    engine: Annotated[str, typer.Option(help=f"{' or '.join(ENGINES)}.")] = "duckdb",
 ) -> None:
     """Incidence and prevalence by year, age band and sex (95 % CI), flowchart and plots."""
+    from sndskit.cohorts.figures import plot_attrition, plot_rates
+    from sndskit.cohorts.stats import summarise_rates
+    from sndskit.engines.datasource import open_data
+
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     period = manifest["spec"]["period"]
     rates = summarise_rates(
@@ -157,6 +167,7 @@ def stats_command(
         first_year=int(period["start"][:4]),
         last_year=int(period["end"][:4]),
         threshold=threshold,
+        engine=engine,
     )
     columns = list(rates[0]) if rates else []
     write_text_atomic(out / "rates.csv", _rates_csv(rates, columns))

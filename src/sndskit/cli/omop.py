@@ -428,3 +428,87 @@ def quality_command(
         console.print(f"wrote {path}")
     for line in headline(report):
         console.print(f"• {line}")
+
+
+def _one_of(value: str, allowed: tuple[str, ...], field: str) -> str:
+    if value not in allowed:
+        raise SndskitError(f"unknown value {value!r}", field=field, allowed=allowed)
+    return value
+
+
+@app.command("etl")
+def etl_command(
+    data: Annotated[Path, typer.Option(help="SNDS data folder (or .duckdb database).")],
+    out: Annotated[Path, typer.Option(help="Output folder of the CDM tables.")],
+    engine: Annotated[str, typer.Option(help="duckdb or spark.")] = "duckdb",
+    mappings: Annotated[
+        Path | None, typer.Option(help="Mapping store (.duckdb) or file (default: the store).")
+    ] = None,
+    db: DbOption = None,
+    duckdb_out: Annotated[
+        Path | None, typer.Option("--duckdb", help="Also write a DuckDB database (5.4 DDL).")
+    ] = None,
+    quality_filters: Annotated[str, typer.Option(help="cnam, scalpel, minimal, none.")] = "cnam",
+    flux_lag_months: Annotated[int, typer.Option(help="DCIR flux lag (months).")] = 6,
+    finess_duplicates: Annotated[str, typer.Option(help="finess_46, finess_166, none.")] = (
+        "finess_46"
+    ),
+    threshold: Annotated[int, typer.Option(help="Mask published counts 1..N.")] = 10,
+    spark_master: Annotated[str | None, typer.Option(help="Spark master URL.")] = None,
+) -> None:
+    """SNDS → OMOP-CDM 5.4 (Parquet), with DQD-style checks and mapping coverage."""
+    from rich.progress import Progress
+
+    from sndskit.engines.datasource import open_data
+    from sndskit.omop.etl.codemap import prepare_code_map, vocabulary_version
+    from sndskit.omop.etl.runner import EtlOptions, export_duckdb, run_etl
+
+    store = mappings or default_mapping_store()
+    rows = _load(store, None, None) if store.exists() else []
+    con = _vocab_or_none(db)
+    try:
+        code_map, summary = prepare_code_map(
+            rows, _source_ids(db), vocab=con, store=store_path() if store_path().exists() else None
+        )
+        version = vocabulary_version(con)
+    finally:
+        if con is not None:
+            con.close()
+    options = EtlOptions(
+        quality_filters=_one_of(
+            quality_filters, ("cnam", "scalpel", "minimal", "none"), "--quality-filters"
+        ),
+        flux_lag_months=flux_lag_months,
+        finess_duplicates=_one_of(
+            finess_duplicates, ("finess_46", "finess_166", "none"), "--finess-duplicates"
+        ),
+        vocabulary_version=version,
+        threshold=threshold,
+    )
+    vocab_path = db or (default_vocabulary_db() if default_vocabulary_db().exists() else None)
+    with Progress(console=err_console, transient=True) as bar:
+        task = bar.add_task("OMOP ETL", total=None)
+
+        def progress(name: str, i: int, n: int) -> None:
+            bar.update(task, description=name, completed=i, total=n)
+
+        manifest = run_etl(
+            open_data(data), out, code_map=code_map, options=options,
+            engine=_one_of(engine, ("duckdb", "spark"), "--engine"),
+            spark_master=spark_master, progress=progress, vocab_db=vocab_path,
+            extra_manifest={"code_map": summary},
+        )  # fmt: skip
+    if duckdb_out:
+        console.print(f"wrote {export_duckdb(out, duckdb_out)}")
+    table = Table("table", "rows")
+    for name, count in manifest["rows"].items():
+        table.add_row(name, f"{count:,}")
+    console.print(table)
+    overview = manifest["quality"]
+    console.print(
+        f"• contrôles / checks: {overview['countPassed']} OK, "
+        f"{overview['countOverallFailed']} échec / failed, "
+        f"{overview['countNotApplicable']} n/a — {out / '_etl' / 'dqd.html'}"
+    )
+    for warning in manifest["warnings"]:
+        err_console.print(f"[yellow]! {warning}[/yellow]")

@@ -116,17 +116,19 @@ def show_command(
 @app.command("traps")
 def traps_command(
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    lang: Annotated[str, typer.Option("--lang", help="Language of the meanings: fr or en.")] = "fr",
 ) -> None:
-    """The planted traps, their rate parameters and defaults."""
-    from sndskit.synthetic.spec import TrapRates
+    """Les pièges et options de présentation, leurs valeurs par défaut et leur vérité /
+    the planted traps and layout options, their defaults and where their truth is."""
+    from sndskit.errors import SndskitError
+    from sndskit.synthetic.spec import list_traps
 
-    rows = [
-        {"parameter": f"traps.{name}", "default": field.default, "meaning": field.description}
-        for name, field in TrapRates.model_fields.items()
-    ]
+    if lang not in ("fr", "en"):
+        raise SndskitError(f"invalid value {lang!r}", field="--lang", allowed=["fr", "en"])
+    rows = list_traps(lang)  # type: ignore[arg-type]
     if json_output:
         return print_json(rows)
-    table = Table("parameter", "default", "meaning", show_edge=False)
+    table = Table("parameter", "default", "truth/", "meaning", show_edge=False)
     for row in rows:
-        table.add_row(row["parameter"], str(row["default"]), row["meaning"])
+        table.add_row(row["parameter"], str(row["default"]), row["truth"], row["meaning"])
     console.print(table)

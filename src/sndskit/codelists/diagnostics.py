@@ -7,6 +7,7 @@ suppression within each code's years (the records of a code add up over its year
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -14,18 +15,21 @@ from rapidfuzz import fuzz
 from sqlglot import exp
 
 from sndskit.codelists.model import Codelist
+from sndskit.engines import open_engine
 from sndskit.engines.datasource import DataFolder
-from sndskit.engines.occurrences import code_locations, occurrences_query
+from sndskit.engines.occurrences import identity_plan, occurrences_query
 from sndskit.privacy import DEFAULT_THRESHOLD, mask_counts
+from sndskit.snds.schema import DataSchema
+from sndskit.snds.sources import code_locations
 from sndskit.terminology.search import search_index
 
 LEXICAL_THRESHOLD = 75  # rapidfuzz token_set_ratio between labels
 
 
-def _counts(
-    data: DataFolder, vocabulary: str, codes: list[str] | None, by_year: bool
-) -> list[tuple]:
-    occurrences = occurrences_query(data, vocabulary, codes).subquery("o")
+def _counts(engine, vocabulary: str, codes: list[str] | None, by_year: bool) -> list[tuple]:
+    """Records and distinct persons per code (and year), on an engine whose linkage steps
+    (:func:`identity_plan`) are materialised."""
+    occurrences = occurrences_query(DataSchema(engine.schema()), vocabulary, codes).subquery("o")
     keys = ["code", "year"] if by_year else ["code"]
     query = (
         exp.select(
@@ -39,23 +43,38 @@ def _counts(
         .group_by(*keys)
         .order_by(*keys)
     )
-    con = data.connect()
+    return engine.fetch(query)
+
+
+@contextmanager
+def _linked(data: DataFolder, engine: str):
+    """An engine over ``data`` with the person-linkage steps materialised."""
+    runner = open_engine(engine, data)
     try:
-        return con.execute(query.sql(dialect="duckdb")).fetchall()
+        runner.run(identity_plan(DataSchema(runner.schema())))
+        yield runner
     finally:
-        con.close()
+        runner.close()
 
 
 def summarise_usage(
-    codelist: Codelist, data: DataFolder, *, threshold: int = DEFAULT_THRESHOLD
+    codelist: Codelist,
+    data: DataFolder,
+    *,
+    threshold: int = DEFAULT_THRESHOLD,
+    engine: str = "duckdb",
 ) -> list[dict[str, Any]]:
     """Records and distinct persons per code and year, small counts masked."""
     rows = []
-    for vocabulary in codelist.vocabularies():
-        if vocabulary not in code_locations():
-            continue
-        labels = {e.code: e.label for e in codelist.entries if e.vocabulary == vocabulary}
-        for code, year, records, persons in _counts(data, vocabulary, sorted(labels), by_year=True):
+    with _linked(data, engine) as runner:
+        usage = {
+            vocabulary: _counts(runner, vocabulary, sorted(_listed(codelist, vocabulary)), True)
+            for vocabulary in codelist.vocabularies()
+            if code_locations(vocabulary)
+        }
+    for vocabulary, counts in usage.items():
+        labels = _listed(codelist, vocabulary)
+        for code, year, records, persons in counts:
             rows.append(
                 {
                     "vocabulary": vocabulary,
@@ -82,18 +101,23 @@ def find_orphans(
     store: Path | None = None,
     limit: int = 50,
     threshold: int = DEFAULT_THRESHOLD,
+    engine: str = "duckdb",
 ) -> list[dict[str, Any]]:
     """Codes in the data, not in the list, close to it: same parent as a listed code, below a
     listed code, or a label lexically close to a listed label; most frequent first."""
     index = search_index(store)
     found = []
-    for vocabulary in codelist.vocabularies():
-        if vocabulary not in code_locations():
-            continue
+    with _linked(data, engine) as runner:
+        in_data = {
+            vocabulary: _counts(runner, vocabulary, None, by_year=False)
+            for vocabulary in codelist.vocabularies()
+            if code_locations(vocabulary)
+        }
+    for vocabulary, counts in in_data.items():
         listed = {e.code: e.label for e in codelist.entries if e.vocabulary == vocabulary}
         excluded = {e.code for e in codelist.excluded if e.vocabulary == vocabulary}
         parents = {row["parent"] for row in _rows(index, vocabulary, listed) if row["parent"]}
-        for code, records, persons in _counts(data, vocabulary, None, by_year=False):
+        for code, records, persons in counts:
             if code in listed or code in excluded:
                 continue
             concept = next(iter(_rows(index, vocabulary, [code])), None)
@@ -111,6 +135,10 @@ def find_orphans(
                 )
     found.sort(key=lambda r: (-r["persons"], -r["records"], r["vocabulary"], r["code"]))
     return mask_counts(found[:limit], persons="persons", counts=["records"], threshold=threshold)
+
+
+def _listed(codelist: Codelist, vocabulary: str) -> dict[str, str]:
+    return {e.code: e.label for e in codelist.entries if e.vocabulary == vocabulary}
 
 
 def _rows(index, vocabulary: str, codes) -> list[dict]:

@@ -1,8 +1,10 @@
 """Compile a cohort spec into a plan: named SQL steps (sqlglot), the attrition they define
 and the tables, columns and years they read.
 
-Steps are materialised one after the other by the runner (DuckDB temp tables, Spark temp
-views) or printed as one readable ``WITH`` query by :meth:`CohortPlan.to_sql`.
+Steps are materialised one after the other by an engine (a table when several later steps
+read it, else a view the engine inlines: :func:`~sndskit.engines.contract.choose_storage`)
+or printed as one readable ``WITH`` query by :meth:`CohortPlan.to_sql`. SNDS knowledge comes
+from :mod:`sndskit.snds`: identity steps, event sources (one module each), quality filters.
 """
 
 from __future__ import annotations
@@ -12,22 +14,14 @@ from datetime import date
 
 from sqlglot import exp
 
-from sndskit.cohorts import events as ev
 from sndskit.cohorts.context import CompileContext
 from sndskit.cohorts.spec import CohortSpec, Criterion, Event
+from sndskit.engines.contract import DIALECTS, PlanStep, choose_storage, to_sql
 from sndskit.errors import SndskitError
+from sndskit.snds import identity
+from sndskit.snds.sources import SOURCES
 
-VALID_CDI_NIR = ("00", "03", "04")  # primer §2: normal or provisional NIR; others fictitious
-MISSING_DATE = "1600-01-01"  # primer §2
-DIALECTS = ("duckdb", "spark", "oracle")
-
-
-@dataclass
-class PlanStep:
-    name: str
-    comment: str
-    query: exp.Expression
-    attrition: str | None = None  # label of the attrition row this step defines
+__all__ = ["CohortPlan", "Compiler", "PlanStep", "compile_cohort"]
 
 
 @dataclass
@@ -50,7 +44,7 @@ class CohortPlan:
         parts = []
         for step in self.steps:
             query = for_oracle(step.query) if dialect == "oracle" else step.query
-            body = query.sql(dialect=dialect, pretty=True).replace("\n", "\n  ")
+            body = to_sql(query, dialect, pretty=True).replace("\n", "\n  ")
             parts.append(f"-- {step.name}: {step.comment}\n{step.name} AS (\n  {body}\n)")
         return "WITH\n" + ",\n".join(parts) + f"\nSELECT * FROM {self.final}\n"
 
@@ -116,126 +110,40 @@ class Compiler:
         self.steps.append(PlanStep(name, comment, query, attrition))
         return name
 
+    def add_step(self, step: PlanStep) -> str:
+        self.steps.append(step)
+        return step.name
+
     # -- persons ------------------------------------------------------------------------------
     def persons(self) -> None:
-        ctx = self.ctx
-        ctx.use(
-            "IR_BEN_R",
-            "BEN_NIR_PSA",
-            "BEN_RNG_GEM",
-            "BEN_IDT_ANO",
-            "BEN_SEX_COD",
-            "BEN_NAI_ANN",
-            "BEN_DCD_DTE",
-        )
-        death = exp.cast(exp.column("BEN_DCD_DTE", "b"), "DATE")
-        rows = exp.select(
-            "b.BEN_NIR_PSA",
-            "b.BEN_RNG_GEM",
-            exp.alias_(
-                exp.func(
-                    "coalesce",
-                    exp.column("BEN_IDT_ANO", "b"),
-                    exp.func(
-                        "concat",
-                        exp.column("BEN_NIR_PSA", "b"),
-                        exp.cast(exp.column("BEN_RNG_GEM", "b"), "VARCHAR"),
-                    ),
-                ),
-                "person_id",
-            ),
-            exp.alias_(ctx.text("b", "IR_BEN_R", "BEN_SEX_COD"), "sex"),
-            exp.alias_(exp.cast(exp.column("BEN_NAI_ANN", "b"), "INT"), "birth_year"),
-            exp.alias_(exp.Nullif(this=death, expression=_date(MISSING_DATE)), "death_date"),
-        ).from_(exp.to_table("IR_BEN_R").as_("b"))
-        if self.spec.snds.exclude_fictitious_nir:
-            cdi = ctx.text("b", "IR_BEN_R", "BEN_CDI_NIR")
-            rows = rows.where(
-                exp.or_(
-                    cdi.is_(exp.null()),
-                    cdi.copy().isin(*(exp.Literal.string(v) for v in VALID_CDI_NIR)),
-                )
-            )
-        self.add(
-            "pseudonyms",
-            "one row per pseudonym (BEN_NIR_PSA, BEN_RNG_GEM) → person BEN_IDT_ANO; "
-            "fictitious NIR dropped",
-            rows,
-        )
-        self.add(
-            "nir_person",
-            "DCIR linkage: pseudonym and rank → person",
-            exp.select(
-                "BEN_NIR_PSA",
-                "BEN_RNG_GEM",
-                exp.alias_(exp.Min(this=exp.column("person_id")), "person_id"),
-            )
-            .from_("pseudonyms")
-            .group_by("BEN_NIR_PSA", "BEN_RNG_GEM"),
-        )
-        self.add(
-            "persons",
-            "one row per person: sex, birth year, death date (1600-01-01 = none)",
-            exp.select(
-                "person_id",
-                exp.alias_(exp.Min(this=exp.column("sex")), "sex"),
-                exp.alias_(exp.Min(this=exp.column("birth_year")), "birth_year"),
-                exp.alias_(exp.Min(this=exp.column("death_date")), "death_date"),
-            )
-            .from_("pseudonyms")
-            .group_by("person_id"),
-            attrition="persons in the beneficiary table",
-        )
+        """The identity steps (sndskit.snds.identity); PMSI linkage is added on first use."""
+        exclude = self.spec.snds.exclude_fictitious_nir
+        self.add_step(identity.pseudonyms(self.ctx, exclude_fictitious=exclude))
+        self.add_step(identity.nir_person())
+        persons = identity.persons()
+        persons.attrition = "persons in the beneficiary table"
+        self.add_step(persons)
 
-    def pmsi_person(self) -> None:
-        """PMSI linkage, added once, before the first step that reads the PMSI."""
-        if any(step.name == "pmsi_person" for step in self.steps):
-            return
-        self.add(
-            "pmsi_person",
-            "PMSI linkage: NIR_ANO_17 → person (twins sharing a pseudonym cannot be told apart)",
-            exp.select(
-                "BEN_NIR_PSA", exp.alias_(exp.Min(this=exp.column("person_id")), "person_id")
-            )
-            .from_("pseudonyms")
-            .group_by("BEN_NIR_PSA"),
-        )
+    def _link_pmsi(self, parts: list[exp.Select]) -> None:
+        """Add the PMSI linkage step, once, before the first step that reads it."""
+        reads = any(t.name == "pmsi_person" for part in parts for t in part.find_all(exp.Table))
+        if reads and not any(step.name == "pmsi_person" for step in self.steps):
+            self.add_step(identity.pmsi_person())
 
     # -- events -------------------------------------------------------------------------------
     def event_step(self, event: Event) -> str:
+        """One step per distinct event: the source's rows as (person_id, event_date, code,
+        source), built by the source module of the registry."""
         key = event.model_dump_json()
         if key in self._event_steps:
             return self._event_steps[key]
+        source = SOURCES[event.source]
         codes = self.ctx.codes.get(event.codelist or "", {})
-        if event.source != "death" and not any(codes.values()):
+        if source.takes_codelist and not any(codes.values()):
             raise SndskitError(
                 f"code list {event.codelist!r} has no code for {event.source}", field="codelist"
             )
-        parts: list[exp.Select] = []
-        if event.source in ("hospital_diagnosis", "death") or (
-            event.source == "procedure" and "pmsi" in event.procedures_in
-        ):
-            self.pmsi_person()
-        if event.source in ("drug_dispensing", "hospital_drug", "biology") or (
-            event.source == "procedure" and "dcir" in event.procedures_in
-        ):
-            parts += [_project(p, event.source) for p in ev.dcir_events(self.ctx, event, codes)]
-        if event.source == "procedure" and "pmsi" in event.procedures_in:
-            parts += [
-                _project(p, event.source)
-                for p in ev.pmsi_procedure_events(self.ctx, codes.get("CCAM", []))
-            ]
-        if event.source == "hospital_diagnosis":
-            parts += [
-                _project(p, event.source)
-                for p in ev.diagnosis_events(self.ctx, event, codes.get("CIM10", []))
-            ]
-        if event.source == "long_term_condition":
-            parts.append(
-                _project(ev.long_term_events(self.ctx, codes.get("CIM10", [])), event.source)
-            )
-        if event.source == "death":
-            parts += [_project(p, "death") for p in ev.death_events(self.ctx)]
+        parts = source.build(self.ctx, event, codes)
         if not parts:
             years = (
                 f"{self.ctx.pmsi_years[0]}-{self.ctx.pmsi_years[-1]}" if self.ctx.pmsi_years else ""
@@ -246,14 +154,29 @@ class Compiler:
                 hint=f"PMSI needs T_MCOaaB and T_MCOaaC for years {years}; DCIR its detail table "
                 "and ER_PRS_F",
             )
+        self._link_pmsi(parts)
         name = f"events_{len(self._event_steps) + 1}"
         label = f"{event.source}" + (f" in code list {event.codelist}" if event.codelist else "")
-        self._event_steps[key] = self.add(name, label, _union(parts))
+        self._event_steps[key] = self.add(
+            name, label, _union([_project(p, event.source) for p in parts])
+        )
         return name
 
     # -- entry ----------------------------------------------------------------------------------
     def entry(self) -> str:
-        spec, occ = self.spec, self.spec.entry.occurrences
+        """Entry events → persons with one in the period → the occurrence rule → the index."""
+        self._entry_events()
+        self._entry_days()
+        qualifying, rule = self._qualifying()
+        return self.add(
+            "entry",
+            f"index date = {self.spec.entry.index} qualifying event ({rule})",
+            self._index(qualifying),
+            attrition=f"entry rule met: {rule}, index = {self.spec.entry.index}",
+        )
+
+    def _entry_events(self) -> None:
+        spec = self.spec
         parts = [exp.select("*").from_(self.event_step(e)) for e in spec.entry.events]
         self.add("entry_events", "every entry event, all sources", _union(parts))
         self.add(
@@ -272,6 +195,11 @@ class Compiler:
             .group_by("e.person_id"),
             attrition="with an entry event in the period",
         )
+
+    def _entry_days(self) -> None:
+        """Entry events (one per day with ``distinct_dates``), each with the date of the
+        ``at_least``-th event from it on (``nth_date``)."""
+        occ = self.spec.entry.occurrences
         days = (
             exp.select(
                 "person_id",
@@ -284,21 +212,20 @@ class Compiler:
         )
         if not occ.distinct_dates:
             days = exp.select("person_id", "event_date", "code", "source").from_("entry_events")
-        order = exp.Window(
-            this=None,
-            partition_by=[exp.column("person_id")],
-            order=exp.Order(expressions=[exp.Ordered(this=exp.column("event_date"))]),
-        )
         nth = exp.Window(
             this=exp.func("lead", exp.column("event_date"), exp.Literal.number(occ.at_least - 1)),
             partition_by=[exp.column("person_id")],
-            order=order.args["order"].copy(),
+            order=exp.Order(expressions=[exp.Ordered(this=exp.column("event_date"))]),
         )
         self.add(
             "entry_days",
             "entry events per day" if occ.distinct_dates else "entry events",
             exp.select("*", exp.alias_(nth, "nth_date")).from_(days.subquery("d")),
         )
+
+    def _qualifying(self) -> tuple[exp.Select, str]:
+        """Entry days that meet the occurrence rule in the period, and the rule as text."""
+        spec, occ = self.spec, self.spec.entry.occurrences
         qualifies = exp.column("nth_date").is_(exp.null()).not_()
         if occ.within_days:
             qualifies = exp.and_(
@@ -319,31 +246,27 @@ class Compiler:
                 exp.column("event_date").between(_date(spec.period.start), _date(spec.period.end))
             )
         )
+        return qualifying, rule
+
+    def _index(self, qualifying: exp.Select) -> exp.Select:
+        """Index rows: every qualifying event, or the first/last one per person."""
         index = exp.select(
             "person_id",
             exp.alias_(exp.column("event_date"), "index_date"),
             exp.alias_(exp.column("code"), "entry_code"),
             exp.alias_(exp.column("source"), "entry_source"),
         )
-        if spec.entry.index == "all":
-            index = index.from_(qualifying.subquery("q"))
-        else:  # one row per person: ROW_NUMBER is portable (DuckDB, Spark, Oracle)
-            order = exp.Ordered(this=exp.column("event_date"), desc=spec.entry.index == "last")
-            rank = exp.Window(
-                this=exp.RowNumber(),
-                partition_by=[exp.column("person_id")],
-                order=exp.Order(expressions=[order, exp.Ordered(this=exp.column("code"))]),
-            )
-            ranked = exp.select("*", exp.alias_(rank, "rank")).from_(qualifying.subquery("q"))
-            index = index.from_(ranked.subquery("r")).where(
-                exp.column("rank").eq(exp.Literal.number(1))
-            )
-        return self.add(
-            "entry",
-            f"index date = {spec.entry.index} qualifying event ({rule})",
-            index,
-            attrition=f"entry rule met: {rule}, index = {spec.entry.index}",
+        if self.spec.entry.index == "all":
+            return index.from_(qualifying.subquery("q"))
+        # one row per person: ROW_NUMBER is portable (DuckDB, Spark, Oracle)
+        order = exp.Ordered(this=exp.column("event_date"), desc=self.spec.entry.index == "last")
+        rank = exp.Window(
+            this=exp.RowNumber(),
+            partition_by=[exp.column("person_id")],
+            order=exp.Order(expressions=[order, exp.Ordered(this=exp.column("code"))]),
         )
+        ranked = exp.select("*", exp.alias_(rank, "rank")).from_(qualifying.subquery("q"))
+        return index.from_(ranked.subquery("r")).where(exp.column("rank").eq(exp.Literal.number(1)))
 
     # -- criteria -------------------------------------------------------------------------------
     def washout(self, previous: str) -> str:
@@ -516,7 +439,7 @@ class Compiler:
         drugs = [
             exp.select("person_id", "event_date").from_(self.event_step(e))
             for e in self.spec.entry.events
-            if e.source in ("drug_dispensing", "hospital_drug")
+            if SOURCES[e.source].drug
         ]
         order = exp.Order(expressions=[exp.Ordered(this=exp.column("event_date", "d"))])
         following = exp.Window(
@@ -570,7 +493,8 @@ class Compiler:
         for number, criterion in enumerate(self.spec.exclusion, start=1):
             current = self.criterion(current, criterion, False, number)
         self.exit(current)
-        reads = {table: sorted(columns) for table, columns in sorted(self.ctx.reads.items())}
+        choose_storage(self.steps, self.steps[-1].name)
+        reads = self.ctx.sorted_reads()
         years = sorted(
             {int(t[5:7]) + 2000 for t in reads if t.startswith("T_MCO") and t[5:7].isdigit()}
         )

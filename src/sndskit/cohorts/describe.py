@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-from sndskit.cohorts.context import quality_filters
 from sndskit.cohorts.spec import CohortSpec, Criterion, Event
-
-SOURCES_FR = {
-    "drug_dispensing": "délivrances en pharmacie de ville (DCIR, ER_PHA_F)",
-    "hospital_drug": "médicaments hospitaliers rétrocédés ou en sus (DCIR, ER_UCD_F)",
-    "hospital_diagnosis": "diagnostics d'hospitalisation (PMSI MCO)",
-    "procedure": "actes CCAM (DCIR ER_CAM_F et PMSI MCO)",
-    "long_term_condition": "affections de longue durée (IR_IMB_R)",
-    "biology": "actes de biologie (DCIR, ER_BIO_F)",
-    "death": "décès (IR_BEN_R, sorties par décès du PMSI)",
-}
+from sndskit.snds.filters import get_filters, get_preset
+from sndskit.snds.sources import SOURCES
 
 
 def _event(event: Event) -> str:
-    text = SOURCES_FR[event.source]
+    source = SOURCES[event.source]
+    text = source.label_fr
     if event.codelist:
         text += f", liste de codes `{event.codelist}`"
-    if event.source == "hospital_diagnosis":
-        text += f" (rôles : {', '.join(event.roles)})"
+    for name, option in source.options.items():
+        text += f" ({option.doc_fr} : {', '.join(event.option(name))})"
     return text
 
 
@@ -101,8 +93,8 @@ def describe_cohort(spec: CohortSpec) -> str:
     }[spec.exit.at]
     lines += [f"**Sortie** : {exit_text} ; le décès met toujours fin au suivi.", ""]
     snds = spec.snds
-    filters = quality_filters()
-    chosen = filters["presets"][snds.quality_filters]
+    filters = get_filters()
+    chosen = get_preset(snds.quality_filters)
     lines += [
         f"**Traitements propres au SNDS** : filtres qualité « {snds.quality_filters} »"
         f" ({len(chosen)} filtres), décalage des flux DCIR de {snds.flux_lag_months} mois, "
@@ -111,8 +103,5 @@ def describe_cohort(spec: CohortSpec) -> str:
         + (", NIR fictifs exclus." if snds.exclude_fictitious_nir else "."),
         "",
     ]
-    lines += [
-        f"- `{name}` : {' '.join(filters['filters'][name]['description'].split())}"
-        for name in chosen
-    ]
+    lines += [f"- `{name}` : {filters[name].description}" for name in chosen]
     return "\n".join(lines) + "\n"

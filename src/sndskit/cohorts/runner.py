@@ -18,21 +18,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sndskit import __version__
-from sndskit.codelists.library import get_library_spec
 from sndskit.codelists.model import Codelist, load_codelist
-from sndskit.codelists.resolve import build_codelist
-from sndskit.codelists.spec import CodelistSpec
 from sndskit.cohorts.compiler import CohortPlan, compile_cohort
 from sndskit.cohorts.context import CompileContext
-from sndskit.cohorts.spec import SOURCE_VOCABULARIES, CohortSpec
-from sndskit.engines.datasource import DataFolder
+from sndskit.cohorts.spec import CohortSpec
+from sndskit.engines import open_engine
 from sndskit.errors import SndskitError
 from sndskit.io import replace_directory
 from sndskit.privacy import DEFAULT_THRESHOLD, mask_counts, render_count
+from sndskit.snds.sources import SOURCES
 from sndskit.specs import dump_spec, load_spec
+
+if TYPE_CHECKING:
+    from sndskit.engines.datasource import DataFolder
 
 AGE_BANDS = ((0, 17), (18, 39), (40, 64), (65, 74), (75, 84), (85, 200))
 Progress = Callable[[str, int, int], None]
@@ -43,6 +44,10 @@ def resolve_codelists(
 ) -> dict[str, Codelist]:
     """Each code-list reference of the spec: a frozen list (.json), a spec (.yaml) or the
     name of a curated list."""
+    from sndskit.codelists.library import get_library_spec  # the terminology, only if needed
+    from sndskit.codelists.resolve import build_codelist
+    from sndskit.codelists.spec import CodelistSpec
+
     out: dict[str, Codelist] = {}
     for event in spec.all_events():
         ref = event.codelist
@@ -65,7 +70,7 @@ def codes_by_ref(
     for event in spec.all_events():
         if not event.codelist:
             continue
-        wanted = SOURCE_VOCABULARIES[event.source]
+        wanted = SOURCES[event.source].vocabularies
         listed = codelists[event.codelist]
         per_vocab = codes.setdefault(event.codelist, {})
         for vocabulary in listed.vocabularies():
@@ -94,6 +99,26 @@ def plan_cohort(
         spec=spec, codes=codes_by_ref(spec, codelists), columns=schema, pmsi_years=years
     )
     return compile_cohort(ctx)
+
+
+def plan_inputs(plan: CohortPlan) -> dict[str, Any]:
+    """What a plan reads: its event sources (from the registry), tables and columns, PMSI
+    years and DCIR flux months (``cohort sql --inputs``, the manifest)."""
+    used = dict.fromkeys(e.source for e in plan.spec.all_events())
+    return {
+        "sources": [
+            {
+                "source": name,
+                "label_en": SOURCES[name].label_en,
+                "label_fr": SOURCES[name].label_fr,
+                "vocabularies": list(SOURCES[name].vocabularies),
+            }
+            for name in used
+        ],
+        "tables": plan.reads,
+        "pmsi_years": plan.years,
+        "dcir_flux_months": [d.isoformat() for d in plan.flux_window],
+    }
 
 
 @dataclass
@@ -147,6 +172,18 @@ def _csv(rows: list[dict[str, Any]], columns: list[str], threshold: int) -> str:
     return buffer.getvalue()
 
 
+COHORT_COLUMNS = [
+    "person_id",
+    "index_date",
+    "exit_date",
+    "exit_reason",
+    "entry_source",
+    "entry_code",
+    "sex",
+    "age_at_index",
+]
+
+
 def run_cohort(
     spec: CohortSpec,
     data: DataFolder,
@@ -160,67 +197,69 @@ def run_cohort(
 ) -> CohortRun:
     notify = progress or (lambda *_: None)
     started = time.perf_counter()
-    if engine == "duckdb":
-        from sndskit.engines.duckdb_engine import DuckDBEngine as Engine
-    elif engine == "spark":
-        from sndskit.engines.spark_engine import SparkEngine as Engine
-    else:
-        raise SndskitError(
-            f"unknown engine {engine!r}", field="engine", allowed=["duckdb", "spark"]
+    runner = open_engine(engine, data, master=spark_master)
+    try:
+        plan = plan_cohort(spec, codelists, data, schema=runner.schema())
+        attrition, timings = _run_plan(runner, plan, notify)
+        cohort_rows = runner.rows("cohort", COHORT_COLUMNS)
+        attrition.append(
+            {
+                "step": "cohort (after exit rules)",
+                "persons": len({r[0] for r in cohort_rows}),
+                "records": len(cohort_rows),
+            }
         )
-    runner = Engine(data, master=spark_master) if engine == "spark" else Engine(data)
-    plan = plan_cohort(spec, codelists, data, schema=runner.schema())
-    timings, attrition = {}, []
-    for i, step in enumerate(plan.steps, start=1):
-        notify(f"step {step.name}", i, len(plan.steps))
-        t0 = time.perf_counter()
-        runner.materialise(step.name, step.query)
+        counts = _counts(cohort_rows, threshold)
+        masked_attrition = _mask_attrition(attrition, threshold)
+        manifest = _manifest(
+            spec, plan, codelists, data, engine, threshold, timings, time.perf_counter() - started
+        )
+        _write_outputs(runner, out, masked_attrition, counts, manifest, threshold)
+    finally:
+        runner.close()
+    return CohortRun(out, masked_attrition, counts, len({r[0] for r in cohort_rows}), manifest)
+
+
+def _run_plan(runner, plan: CohortPlan, notify: Progress) -> tuple[list[dict], dict[str, float]]:
+    """Materialise every step; count persons and rows of the attrition steps."""
+    timings: dict[str, float] = {}
+    attrition: list[dict[str, Any]] = []
+    clock = [time.perf_counter()]
+
+    def done(step, number: int, total: int) -> None:
         if step.attrition:
             persons, records = runner.count(step.name)
             attrition.append({"step": step.attrition, "persons": persons, "records": records})
-        timings[step.name] = round(time.perf_counter() - t0, 3)
-    cohort_rows = runner.rows(
-        "cohort",
-        [
-            "person_id",
-            "index_date",
-            "exit_date",
-            "exit_reason",
-            "entry_source",
-            "entry_code",
-            "sex",
-            "age_at_index",
-        ],
-    )
-    attrition.append(
-        {
-            "step": "cohort (after exit rules)",
-            "persons": len({r[0] for r in cohort_rows}),
-            "records": len(cohort_rows),
-        }
-    )
-    counts = _counts(cohort_rows, threshold)
-    masked_attrition = _mask_attrition(attrition, threshold)
+        timings[step.name] = round(time.perf_counter() - clock[0], 3)
+        clock[0] = time.perf_counter()
+        notify(f"step {step.name}", number, total)
+
+    runner.run(plan.steps, on_step=done)
+    return attrition, timings
+
+
+def _write_outputs(runner, out: Path, attrition, counts, manifest, threshold: int) -> None:
+    """Build the output folder aside and swap it in only when complete; a failure leaves no
+    staging folder and the previous outputs untouched."""
     staging = out.with_name(f".{out.name}.staging")
     if staging.exists():
         shutil.rmtree(staging)
     staging.mkdir(parents=True)
-    runner.write_parquet("cohort", staging / "cohort.parquet")
-    (staging / "attrition.csv").write_text(
-        _csv(masked_attrition, ["step", "persons", "records"], threshold)
-    )
-    (staging / "counts.csv").write_text(
-        _csv(counts, ["year", "age_band", "sex", "persons"], threshold)
-    )
-    manifest = _manifest(
-        spec, plan, codelists, data, engine, threshold, timings, time.perf_counter() - started
-    )
-    (staging / "manifest.json").write_text(
-        json.dumps(manifest, indent=2, ensure_ascii=False, default=str) + "\n"
-    )
-    runner.close()
-    replace_directory(staging, out)
-    return CohortRun(out, masked_attrition, counts, len({r[0] for r in cohort_rows}), manifest)
+    try:
+        runner.write_parquet("cohort", staging / "cohort.parquet", ("person_id", "index_date"))
+        (staging / "attrition.csv").write_text(
+            _csv(attrition, ["step", "persons", "records"], threshold)
+        )
+        (staging / "counts.csv").write_text(
+            _csv(counts, ["year", "age_band", "sex", "persons"], threshold)
+        )
+        (staging / "manifest.json").write_text(
+            json.dumps(manifest, indent=2, ensure_ascii=False, default=str) + "\n"
+        )
+        replace_directory(staging, out)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
 
 
 def _counts(rows: list[tuple], threshold: int) -> list[dict[str, Any]]:
@@ -267,10 +306,6 @@ def _manifest(
         "data": {"path": str(data.path), "tables": sorted(data.tables)},
         "engine": engine,
         "privacy_threshold": threshold,
-        "inputs": {
-            "tables": plan.reads,
-            "pmsi_years": plan.years,
-            "dcir_flux_months": [plan.flux_window[0].isoformat(), plan.flux_window[1].isoformat()],
-        },
+        "inputs": plan_inputs(plan),
         "timings_seconds": {"total": round(seconds, 3), "steps": timings},
     }

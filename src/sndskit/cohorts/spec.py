@@ -27,25 +27,10 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-EventSource = Literal[
-    "drug_dispensing",
-    "hospital_drug",
-    "hospital_diagnosis",
-    "procedure",
-    "long_term_condition",
-    "biology",
-    "death",
-]
+from sndskit.snds.sources import SOURCES
+
+SourceName = Literal[tuple(SOURCES)]  # the event-source registry (sndskit.snds.sources)
 Role = Literal["DP", "DR", "DAS"]
-SOURCE_VOCABULARIES: dict[str, tuple[str, ...]] = {
-    "drug_dispensing": ("CIP13", "CIP7"),
-    "hospital_drug": ("UCD",),
-    "hospital_diagnosis": ("CIM10",),
-    "procedure": ("CCAM",),
-    "long_term_condition": ("CIM10",),
-    "biology": ("NABM",),
-    "death": (),
-}
 
 
 class _Spec(BaseModel):
@@ -64,20 +49,36 @@ class Period(_Spec):
 
 
 class Event(_Spec):
-    """Events of one source whose code is in a code list (file or library name)."""
+    """Events of one source whose code is in a code list (file or library name).
 
-    source: EventSource
+    ``roles`` and ``procedures_in`` apply to the sources that declare them (unset = the
+    source's default); given to any other source, they are an error naming what applies.
+    """
+
+    source: SourceName
     codelist: str | None = None
-    roles: list[Role] = Field(default_factory=lambda: ["DP", "DR", "DAS"])
-    procedures_in: list[Literal["dcir", "pmsi"]] = Field(default_factory=lambda: ["dcir", "pmsi"])
+    roles: list[Role] | None = None
+    procedures_in: list[Literal["dcir", "pmsi"]] | None = None
 
     @model_validator(mode="after")
-    def _codelist(self) -> Self:
-        if self.source == "death" and self.codelist:
-            raise ValueError("death events take no code list")
-        if self.source != "death" and not self.codelist:
+    def _fits_source(self) -> Self:
+        source = SOURCES[self.source]
+        if not source.takes_codelist and self.codelist:
+            raise ValueError(f"{self.source} events take no code list")
+        if source.takes_codelist and not self.codelist:
             raise ValueError(f"{self.source} events need a codelist")
+        for option in ("roles", "procedures_in"):
+            if getattr(self, option) is not None and option not in source.options:
+                allowed = ["source", "codelist", *source.options]
+                raise ValueError(
+                    f"{option} does not apply to {self.source} events "
+                    f"(fields of {self.source}: {', '.join(allowed)})"
+                )
         return self
+
+    def option(self, name: str) -> tuple[str, ...]:
+        """An option's value: as given, else the source's default."""
+        return SOURCES[self.source].option(self, name)
 
 
 class Occurrences(_Spec):
@@ -202,7 +203,7 @@ class CohortSpec(_Spec):
         if any(c.sex or c.age for c in self.exclusion):
             raise ValueError("age and sex belong in inclusion criteria")
         if self.exit.at == "end_of_exposure" and not any(
-            e.source in ("drug_dispensing", "hospital_drug") for e in self.entry.events
+            SOURCES[e.source].drug for e in self.entry.events
         ):
             raise ValueError("end_of_exposure needs drug entry events")
         return self

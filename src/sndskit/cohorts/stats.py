@@ -1,7 +1,9 @@
 """Incidence and prevalence of a cohort by year, age band and sex, with 95 % intervals.
 
-Denominators come from the beneficiary table of the same data: every non-fictitious person,
-alive from 1 January of the birth year (``BEN_NAI_ANN``) to death (``BEN_DCD_DTE``).
+Denominators come from the beneficiary table of the same data, through the same identity
+query as the cohort (:mod:`sndskit.snds.identity`; fictitious NIR dropped as the cohort's
+manifest says): every person alive from 1 January of the birth year (``BEN_NAI_ANN``) to
+death (``BEN_DCD_DTE``).
 
 - **Incidence rate** (per 100,000 person-years): persons whose first index falls in the
   year ÷ person-years at risk, counting each person until the first index (time after it
@@ -16,6 +18,7 @@ year × sex margin).
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -23,8 +26,12 @@ from typing import Any
 from sqlglot import exp
 
 from sndskit.cohorts.runner import AGE_BANDS
+from sndskit.engines import open_engine
+from sndskit.engines.contract import PlanStep
 from sndskit.engines.datasource import DataFolder
 from sndskit.privacy import DEFAULT_THRESHOLD, mask_counts
+from sndskit.snds import identity
+from sndskit.snds.schema import DataSchema
 
 Z95 = 1.959963984540054
 PER = 100_000
@@ -67,19 +74,12 @@ def _band_case(age: exp.Expression) -> exp.Expression:
     return exp.Case(ifs=ifs, default=exp.Literal.string("unknown"))
 
 
+# persons come from the identity steps (sndskit.snds.identity), the cohort from its
+# Parquet file, the years from a VALUES list: the same query runs on DuckDB and Spark
 _SQL = """
-WITH persons AS (
-  SELECT person_id, min(sex) AS sex, min(birth_year) AS birth_year, min(death_date) AS death_date
-  FROM (
-    SELECT coalesce(BEN_IDT_ANO, concat(BEN_NIR_PSA, CAST(BEN_RNG_GEM AS VARCHAR))) AS person_id,
-           CAST(BEN_SEX_COD AS VARCHAR) AS sex, CAST(BEN_NAI_ANN AS INT) AS birth_year,
-           nullif(CAST(BEN_DCD_DTE AS DATE), DATE '1600-01-01') AS death_date
-    FROM IR_BEN_R
-    WHERE BEN_CDI_NIR IS NULL OR CAST(BEN_CDI_NIR AS VARCHAR) IN ('00', '03', '04')
-  ) GROUP BY person_id
+WITH first_index AS (
+  SELECT person_id, min(index_date) AS first_index FROM cohort GROUP BY person_id
 ),
-first_index AS (SELECT person_id, min(index_date) AS first_index FROM cohort GROUP BY person_id),
-years AS (SELECT unnest(range(:first_year, :last_year + 1)) AS year),
 exposure AS (
   SELECT y.year, p.person_id, p.sex, y.year - p.birth_year AS age,
          greatest(make_date(y.year, 1, 1), make_date(p.birth_year, 1, 1)) AS start_day,
@@ -103,8 +103,43 @@ SELECT a.year, band(a.age) AS age_band, a.sex,
        count(CASE WHEN year(a.first_index) = a.year THEN 1 END) AS incident,
        count(pr.person_id) AS prevalent
 FROM alive AS a LEFT JOIN prevalent AS pr ON pr.year = a.year AND pr.person_id = a.person_id
-GROUP BY ALL ORDER BY ALL
+GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
 """
+
+
+def _rates_plan(schema: DataSchema, first_year: int, last_year: int, exclude_fictitious: bool):
+    """Identity steps, the calendar years, and the query of the strata."""
+    import sqlglot
+
+    steps = [
+        identity.pseudonyms(schema, exclude_fictitious=exclude_fictitious),
+        identity.persons(),
+        PlanStep(
+            "years",
+            "calendar years of the rates",
+            exp.select("year").from_(
+                exp.values(
+                    [(y,) for y in range(first_year, last_year + 1)], alias="y", columns=["year"]
+                )
+            ),
+        ),
+    ]
+    query = sqlglot.parse_one(_SQL, dialect="duckdb").transform(
+        lambda n: (
+            _band_case(n.expressions[0]) if isinstance(n, exp.Anonymous) and n.name == "band" else n
+        ),
+        copy=False,
+    )
+    return steps, query
+
+
+def _exclude_fictitious(cohort_dir: Path) -> bool:
+    """The cohort's own choice (manifest), so rates count the persons the cohort counts."""
+    manifest = cohort_dir / "manifest.json"
+    if not manifest.exists():
+        return True
+    spec = json.loads(manifest.read_text(encoding="utf-8")).get("spec", {})
+    return bool(spec.get("snds", {}).get("exclude_fictitious_nir", True))
 
 
 def summarise_rates(
@@ -114,36 +149,23 @@ def summarise_rates(
     first_year: int,
     last_year: int,
     threshold: int = DEFAULT_THRESHOLD,
+    engine: str = "duckdb",
 ) -> list[dict[str, Any]]:
     """Rows per year × age band × sex: population, person-years, cases, rates, intervals."""
-    import sqlglot
-
-    tree = exp.replace_placeholders(
-        sqlglot.parse_one(_SQL, dialect="duckdb"), first_year=first_year, last_year=last_year
-    )
-    tree = tree.transform(
-        lambda n: (
-            _band_case(n.expressions[0]) if isinstance(n, exp.Anonymous) and n.name == "band" else n
-        ),
-        copy=False,
-    )
-    con = data.connect()
+    runner = open_engine(engine, data)
     try:
-        con.execute(
-            exp.Create(
-                this=exp.to_table("cohort"),
-                kind="VIEW",
-                expression=exp.select("*").from_(
-                    exp.func("read_parquet", exp.Literal.string(str(cohort_dir / "cohort.parquet")))
-                ),
-            ).sql("duckdb")
+        steps, query = _rates_plan(
+            DataSchema(runner.schema()), first_year, last_year, _exclude_fictitious(cohort_dir)
         )
-        rows = con.execute(tree.sql(dialect="duckdb")).fetchall()
+        runner.register_parquet("cohort", cohort_dir / "cohort.parquet")
+        runner.run(steps)
+        rows = runner.fetch(query)
     finally:
-        con.close()
+        runner.close()
     out = []
     for year, band, sex, population, person_years, incident, prevalent in rows:
-        low, high = byar_interval(incident, float(person_years))
+        person_years = float(person_years)  # Spark returns a decimal
+        low, high = byar_interval(incident, person_years)
         p_low, p_high = wilson_interval(prevalent, population)
         out.append(
             {
@@ -151,7 +173,7 @@ def summarise_rates(
                 "age_band": band,
                 "sex": {"1": "male", "2": "female"}.get(sex, "unknown"),
                 "population": population,
-                "person_years": round(float(person_years), 1),
+                "person_years": round(person_years, 1),
                 "incident": incident,
                 "incidence_per_100k": round(PER * incident / person_years, 2)
                 if person_years

@@ -77,15 +77,6 @@ class DataFolder:
                 years.add(2000 + int(m.group(2)))
         return sorted(years)
 
-    def require(self, names: list[str]) -> None:
-        missing = [n for n in names if not self.has(n)]
-        if missing:
-            raise SndskitError(
-                f"missing table(s) {', '.join(missing)} in the data folder",
-                file=self.path,
-                allowed=sorted(self.tables),
-            )
-
     def connect(self) -> duckdb.DuckDBPyConnection:
         """A DuckDB connection with one view per table, named by its logical name."""
         con = duckdb.connect()

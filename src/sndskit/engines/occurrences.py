@@ -1,94 +1,61 @@
-"""Where codes occur in SNDS-shaped data: one row per (person, code, date, source column).
+"""Where codes occur in SNDS-shaped data: one row per (person, code, day, year, source column).
 
-The query is a sqlglot expression over the views of a :class:`DataFolder`; persons are
-``BEN_IDT_ANO`` from ``IR_BEN_R`` when the beneficiary table knows them (primer §2: count
-persons on BEN_IDT_ANO, never on BEN_NIR_PSA), else the pseudonym itself.
+Every place a vocabulary's codes are recorded comes from the event-source registry
+(:func:`sndskit.snds.sources.code_locations`); persons come from the one identity query
+(:mod:`sndskit.snds.identity`), so code-list usage counts the same persons as cohorts.
 """
 
 from __future__ import annotations
 
-from functools import cache
-from importlib import resources
+import logging
 
-import yaml
 from sqlglot import exp
 
-from sndskit.catalog.names import instantiate
-from sndskit.engines.datasource import DataFolder
+from sndskit.engines.contract import PlanStep
 from sndskit.errors import SndskitError
+from sndskit.snds import identity
+from sndskit.snds.facts import BENEFICIARIES, FLUX_KEYS, STAY_KEYS, pmsi_table
+from sndskit.snds.schema import DataSchema
+from sndskit.snds.sources import CodeLocation, code_locations
 
-FLUX_KEYS = (
-    "FLX_DIS_DTD",
-    "FLX_TRT_DTD",
-    "FLX_EMT_TYP",
-    "FLX_EMT_NUM",
-    "FLX_EMT_ORD",
-    "ORG_CLE_NUM",
-    "DCT_ORD_NUM",
-    "PRS_ORD_NUM",
-    "REM_TYP_AFF",
-)
+log = logging.getLogger(__name__)
+CLAIMS = "ER_PRS_F"
 
 
-@cache
-def code_locations() -> dict[str, list[dict]]:
-    path = resources.files("sndskit") / "resources" / "engines" / "code_locations.yaml"
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
-
-
-def _person(alias: str, nir: str, rank: str | None, beneficiaries: bool) -> exp.Expression:
-    """BEN_IDT_ANO through IR_BEN_R when present, else NIR (|| rank) as documented."""
-    own = exp.column(nir, alias)
-    fallback = exp.func("concat", own, exp.column(rank, alias)) if rank else own
-    if not beneficiaries:
-        return fallback
-    return exp.func("coalesce", exp.column("BEN_IDT_ANO", "b"), fallback)
-
-
-def _join_beneficiary(query: exp.Select, alias: str, nir: str, rank: str | None) -> exp.Select:
-    """LEFT JOIN one BEN_IDT_ANO per pseudonym (and rank, when the row carries it)."""
-    keys = ["BEN_NIR_PSA", "BEN_RNG_GEM"] if rank else ["BEN_NIR_PSA"]
-    ids = (
-        exp.select(*keys, exp.alias_(exp.Max(this=exp.column("BEN_IDT_ANO")), "BEN_IDT_ANO"))
-        .from_("IR_BEN_R")
-        .group_by(*keys)
-    )
-    condition = exp.column("BEN_NIR_PSA", "b").eq(exp.column(nir, alias))
-    if rank:
-        condition = condition.and_(exp.column("BEN_RNG_GEM", "b").eq(exp.column(rank, alias)))
-    return query.join(ids.subquery("b"), on=condition, join_type="left")
+def identity_plan(schema: DataSchema) -> list[PlanStep]:
+    """The linkage steps (pseudonyms, nir_person, pmsi_person); fictitious NIR dropped when
+    the beneficiary table says which they are (``BEN_CDI_NIR``), as cohorts do."""
+    exclude = schema.has_column(BENEFICIARIES, "BEN_CDI_NIR")
+    if not exclude:
+        log.warning("IR_BEN_R has no BEN_CDI_NIR: fictitious NIR cannot be dropped")
+    return identity.identity_steps(schema, exclude_fictitious=exclude, attributes=False)
 
 
 def occurrences_query(
-    data: DataFolder, vocabulary: str, codes: list[str] | None = None
-) -> exp.Expression:
-    """UNION ALL of every place ``vocabulary`` codes occur: person_id, code, day, year, source."""
-    locations = code_locations().get(vocabulary)
+    schema: DataSchema, vocabulary: str, codes: list[str] | None = None
+) -> exp.Select:
+    """UNION ALL of every place ``vocabulary`` codes occur: person_id, code, day, year, source.
+    Reads the linkage steps of :func:`identity_plan`."""
+    locations = code_locations(vocabulary)
     if not locations:
         raise SndskitError(
             f"sndskit does not know where {vocabulary} codes are recorded",
             field="vocabulary",
-            allowed=sorted(code_locations()),
+            allowed=sorted({loc.column.vocabulary for loc in code_locations()}),
         )
-    beneficiaries = data.has("IR_BEN_R")
-    parts: list[exp.Select] = []
-    for location in locations:
-        for table, year in _physical_tables(data, location):
-            for column in location["columns"]:
-                parts.append(_select(location, table, year, column, beneficiaries))
+    parts = [
+        _select(schema, location, table, year)
+        for location in locations
+        for table, year in _physical_tables(schema, location)
+    ]
     if not parts:
-        tables = [loc["table"] for loc in locations]
+        tables = sorted({loc.column.table for loc in locations})
         raise SndskitError(
-            f"no table holding {vocabulary} codes in the data folder ({', '.join(tables)})",
-            file=data.path,
-            allowed=sorted(data.tables),
+            f"no table holding {vocabulary} codes in the data ({', '.join(tables)})",
+            field="data",
+            allowed=sorted(schema.columns or {}),
         )
-    if codes is not None:
-        literals = [exp.Literal.string(c) for c in codes]
-        parts = [
-            p.where(exp.column("code_value", "x").isin(*literals)) if False else p for p in parts
-        ]
-    union = parts[0]
+    union: exp.Expression = parts[0]
     for part in parts[1:]:
         union = exp.union(union, part, distinct=False)
     query = (
@@ -99,64 +66,59 @@ def occurrences_query(
     return query
 
 
-def _physical_tables(data: DataFolder, location: dict) -> list[tuple[str, int | None]]:
-    template = location["table"]
-    if "aa" in template:
+def _physical_tables(schema: DataSchema, location: CodeLocation) -> list[tuple[str, int | None]]:
+    template = location.column.table
+    if location.link == "pmsi":
+        years = sorted(
+            {
+                2000 + int(name[5:7])
+                for name in schema.columns or {}
+                if name.startswith("T_MCO") and name[5:7].isdigit()
+            }
+        )
         return [
-            (instantiate(template, y), y)
-            for y in data.pmsi_years()
-            if data.has(instantiate(template, y)) and data.has(instantiate("T_MCOaaC", y))
+            (pmsi_table(template, y), y)
+            for y in years
+            if schema.present(pmsi_table(template, y))
+            and schema.present(pmsi_table(location.patients, y))
         ]
-    return [(template, None)] if data.has(template) else []
+    return [(template, None)] if schema.present(template) else []
 
 
-def _select(
-    location: dict, table: str, year: int | None, column: str, beneficiaries: bool
-) -> exp.Select:
+def _select(schema: DataSchema, location: CodeLocation, table: str, year: int | None) -> exp.Select:
+    column = location.column.column
     code = exp.alias_(exp.cast(exp.column(column, "t"), "VARCHAR"), "code")
+    schema.use(table, column)
     source = exp.alias_(exp.Literal.string(f"{table}.{column}"), "source")
-    link = location["link"]
-    if link == "dcir":
-        day = exp.cast(exp.column("EXE_SOI_DTD", "p"), "DATE")
-        query = exp.select(
-            exp.alias_(_person("p", "BEN_NIR_PSA", "BEN_RNG_GEM", beneficiaries), "person_id"),
-            code,
-            exp.alias_(day, "day"),
-            exp.alias_(exp.func("year", day), "year"),
-            source,
+    query = exp.select(exp.column("person_id", "m"), code).from_(exp.to_table(table).as_("t"))
+    if location.link == "dcir":
+        day = schema.as_date("p", CLAIMS, location.date)
+        schema.use(CLAIMS, "BEN_NIR_PSA", "BEN_RNG_GEM")
+        query = query.join(
+            exp.to_table(CLAIMS).as_("p"),
+            on=schema.keys_equal(("t", table), ("p", CLAIMS), FLUX_KEYS),
+        ).join(
+            exp.to_table("nir_person").as_("m"),
+            on="m.BEN_NIR_PSA = p.BEN_NIR_PSA AND m.BEN_RNG_GEM = p.BEN_RNG_GEM",
         )
-        on = exp.and_(*(exp.column(k, "t").eq(exp.column(k, "p")) for k in FLUX_KEYS))
-        query = query.from_(exp.to_table(table).as_("t")).join(
-            exp.to_table("ER_PRS_F").as_("p"), on=on
+        when: exp.Expression = exp.func("year", day.copy())
+    elif location.link == "pmsi":
+        patients = pmsi_table(location.patients, year)
+        day = schema.as_date("c", patients, location.date)
+        query = query.join(
+            exp.to_table(patients).as_("c"),
+            on=schema.keys_equal(("t", table), ("c", patients), STAY_KEYS),
+        ).join(
+            exp.to_table("pmsi_person").as_("m"),
+            on=exp.column("BEN_NIR_PSA", "m").eq(schema.text("c", patients, "NIR_ANO_17")),
         )
-        return (
-            _join_beneficiary(query, "p", "BEN_NIR_PSA", "BEN_RNG_GEM") if beneficiaries else query
+        when = exp.Literal.number(year)
+    else:
+        day = schema.as_date("t", table, location.date)
+        schema.use(table, "BEN_NIR_PSA", "BEN_RNG_GEM")
+        query = query.join(
+            exp.to_table("nir_person").as_("m"),
+            on="m.BEN_NIR_PSA = t.BEN_NIR_PSA AND m.BEN_RNG_GEM = t.BEN_RNG_GEM",
         )
-    if link == "pmsi":
-        stays = instantiate("T_MCOaaC", year)
-        day = exp.cast(exp.column("EXE_SOI_DTD", "c"), "DATE")
-        query = exp.select(
-            exp.alias_(_person("c", "NIR_ANO_17", None, beneficiaries), "person_id"),
-            code,
-            exp.alias_(day, "day"),
-            exp.alias_(exp.Literal.number(year), "year"),
-            source,
-        )
-        on = exp.and_(
-            *(
-                exp.cast(exp.column(k, "t"), "VARCHAR").eq(exp.cast(exp.column(k, "c"), "VARCHAR"))
-                for k in ("ETA_NUM", "RSA_NUM")
-            )
-        )
-        query = query.from_(exp.to_table(table).as_("t")).join(exp.to_table(stays).as_("c"), on=on)
-        return _join_beneficiary(query, "c", "NIR_ANO_17", None) if beneficiaries else query
-    day = exp.cast(exp.column(location["date"], "t"), "DATE")
-    query = exp.select(
-        exp.alias_(_person("t", "BEN_NIR_PSA", "BEN_RNG_GEM", beneficiaries), "person_id"),
-        code,
-        exp.alias_(day, "day"),
-        exp.alias_(exp.func("year", day), "year"),
-        source,
-    )
-    query = query.from_(exp.to_table(table).as_("t"))
-    return _join_beneficiary(query, "t", "BEN_NIR_PSA", "BEN_RNG_GEM") if beneficiaries else query
+        when = exp.func("year", day.copy())
+    return query.select(exp.alias_(day, "day"), exp.alias_(when, "year"), source)

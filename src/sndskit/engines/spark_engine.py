@@ -7,11 +7,13 @@ cluster. Tables come from the data folder (Parquet folders or files, CSV).
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 import pyarrow.parquet as pq
 from sqlglot import exp
 
+from sndskit.engines.contract import PlanStep, StepDone, run_steps, to_sql
 from sndskit.engines.datasource import DataFolder
 from sndskit.errors import SndskitError
 
@@ -39,8 +41,10 @@ def spark_session(master: str | None = None):
 
 class SparkEngine:
     name = "spark"
+    dialect = "spark"
+    capabilities = frozenset({"temp_views", "parquet_in", "parquet_out", "catalog_tables"})
 
-    def __init__(self, data: DataFolder, master: str | None = None, session=None) -> None:
+    def __init__(self, data: DataFolder, *, master: str | None = None, session=None) -> None:
         self.data = data
         self.spark = session or spark_session(master)
         self._frames = {}
@@ -66,25 +70,40 @@ class SparkEngine:
             name: {c: t.upper() for c, t in frame.dtypes} for name, frame in self._frames.items()
         }
 
-    def materialise(self, name: str, query: exp.Expression) -> None:
-        frame = self.spark.sql(query.sql(dialect="spark")).cache()
+    def _sql(self, query: exp.Expression) -> str:
+        return to_sql(query, self.dialect)
+
+    def materialise(self, name: str, query: exp.Expression, keep: str = "table") -> None:
+        frame = self.spark.sql(self._sql(query))
+        if keep == "table":
+            frame = frame.cache()
         frame.createOrReplaceTempView(name)
         self._cached.append((name, frame))
+
+    def run(self, steps: Iterable[PlanStep], on_step: StepDone | None = None) -> None:
+        run_steps(self, steps, on_step)
+
+    def register_parquet(self, name: str, path: Path) -> None:
+        frame = self.spark.read.parquet(str(path))
+        frame.createOrReplaceTempView(name)
+        self._frames[name] = frame
+
+    def fetch(self, query: exp.Expression) -> list[tuple]:
+        return [tuple(r) for r in self.spark.sql(self._sql(query)).collect()]
 
     def count(self, name: str) -> tuple[int, int]:
         query = exp.select(
             exp.Count(this=exp.Distinct(expressions=[exp.column("person_id")])),
             exp.Count(this=exp.Star()),
         ).from_(name)
-        row = self.spark.sql(query.sql(dialect="spark")).collect()[0]
-        return int(row[0]), int(row[1])
+        persons, records = self.fetch(query)[0]
+        return int(persons), int(records)
 
     def rows(self, name: str, columns: list[str]) -> list[tuple]:
-        query = exp.select(*columns).from_(name).order_by(*columns[:2])
-        return [tuple(r) for r in self.spark.sql(query.sql(dialect="spark")).collect()]
+        return self.fetch(exp.select(*columns).from_(name).order_by(*columns[:2]))
 
-    def write_parquet(self, name: str, path: Path) -> None:
-        query = exp.select("*").from_(name).order_by("person_id", "index_date").sql(dialect="spark")
+    def write_parquet(self, name: str, path: Path, order_by: tuple[str, ...] = ()) -> None:
+        query = self._sql(exp.select("*").from_(name).order_by(*order_by))
         pq.write_table(self.spark.sql(query).toArrow(), path)
 
     def close(self) -> None:

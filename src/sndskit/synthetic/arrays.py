@@ -11,7 +11,6 @@ import pyarrow as pa
 
 MISSING_DATE = int(np.datetime64("1600-01-01", "D").astype(np.int64))  # SNDS "no date"
 NO_DATE = np.int32(2**30)  # "never" (alive at the end, no end of treatment …)
-DAY = np.timedelta64(1, "D")
 
 _MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 _ALPHABET = np.frombuffer(b"0123456789ABCDEFGHJKLMNPQRSTUVWXYZ", dtype=np.uint8)[:32]

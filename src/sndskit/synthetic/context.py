@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 
 from sndskit.catalog import Catalog
 from sndskit.synthetic.arrays import day, keyed_hash
@@ -67,6 +68,9 @@ class PopulationPlan:
     q_max: float
     background_scale: float
     org_codes: list[list[str]]  # per department
+    regions: list[str | None]  # GEO_REG_COD of each department (IR_DPT_V), None if unknown
+    c2s_bands: np.ndarray  # lower bounds of the C2S age bands
+    c2s_share: np.ndarray
 
 
 @dataclass
@@ -125,9 +129,12 @@ def build_context(
         key = (str(Path(store_path).resolve()), stat.st_mtime_ns, stat.st_size)
     codes = _resolve_codes(key, str(store_path) if store_path else None, tuple(config.modules))
     atc_codes = sorted(set(codes.boxes.drug_atc))
+    schemas = TableSchemas.from_catalog(catalog)
+    if config.nabm_as_integer:  # the official schema's type: 0592 is written 592
+        schemas = schemas.with_type("ER_BIO_F", "BIO_PRS_IDE", pa.int64())
     return GenerationContext(
         config=config,
-        schemas=TableSchemas.from_catalog(catalog),
+        schemas=schemas,
         population=codes.population,
         care=codes.care,
         modules=codes.modules,
@@ -260,7 +267,18 @@ def _population_plan(store: StoreView) -> PopulationPlan:
         q_max=float(d.mortality["q_max"]),
         background_scale=float(d.mortality["background_scale"]),
         org_codes=_org_codes(store, departments),
+        regions=_regions(store, departments),
+        c2s_bands=np.array([b for b, _ in d.c2s_share], dtype=np.float64),
+        c2s_share=np.array([s for _, s in d.c2s_share], dtype=np.float64),
     )
+
+
+def _regions(store: StoreView, departments: list[str]) -> list[str | None]:
+    """Region code (IR_DPT_V.GEO_REG_COD) of each department, when the store has it."""
+    if not store.has_table("IR_DPT_V", "nomenclature"):
+        return [None] * len(departments)
+    rows = dict(store.query('SELECT "GEO_DPT_COD", "GEO_REG_COD" FROM nomenclature."IR_DPT_V"'))
+    return [rows.get(d) for d in departments]
 
 
 def _org_codes(store: StoreView, departments: list[str]) -> list[list[str]]:

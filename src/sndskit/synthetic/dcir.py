@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from sndskit.synthetic.arrays import group_starts, month_index, month_start
+from sndskit.synthetic.arrays import day, group_starts, month_index, month_start
 from sndskit.synthetic.context import GenerationContext
 from sndskit.synthetic.dcir_tables import AGGREGATED_KINDS, DcirFrame, DcirResult, build_tables
 from sndskit.synthetic.events import (
     BIOLOGY,
     CONSULTATIONS,
+    F_ARCHIVE_CANCEL,
+    F_ARCHIVE_DUPLICATE,
     F_INFO71,
     F_REG_CANCEL,
     F_REG_DUPLICATE,
@@ -27,12 +29,14 @@ from sndskit.synthetic.events import (
     PHARMACY,
     SPECIALIST,
     STAY_FEE,
+    STAY_SESSION,
     SURGERY_FEE,
     TECH_ACT,
     UCD,
 )
 from sndskit.synthetic.pmsi import PmsiResult
 from sndskit.synthetic.population import Population
+from sndskit.synthetic.spec import ARCHIVE_YEAR
 
 
 def build_dcir(
@@ -41,10 +45,9 @@ def build_dcir(
     pop: Population,
     lines: dict[str, np.ndarray],
     pmsi: PmsiResult,
-    first_acts: dict[int, int],
     chunk: int,
 ) -> DcirResult:
-    lines = _attach_hospital_lines(ctx, rng, lines, pmsi, first_acts)
+    lines = _attach_hospital_lines(ctx, rng, lines, pmsi)
     keep = (lines["date"] >= ctx.start) & (lines["date"] <= ctx.end)
     keep &= lines["date"] <= pop.death[lines["person"]]
     lines = {k: v[keep] for k, v in lines.items()}
@@ -54,7 +57,7 @@ def build_dcir(
 
 
 # -- lines from hospital stays -------------------------------------------------------------
-def _attach_hospital_lines(ctx, rng, lines, pmsi: PmsiResult, first_acts) -> dict[str, np.ndarray]:
+def _attach_hospital_lines(ctx, rng, lines, pmsi: PmsiResult) -> dict[str, np.ndarray]:
     s = pmsi.stays
     true = s["trap"] == 0
     eta_of_stay = np.full(max(int(s["id"].max(initial=-1)) + 1, 1), -1, dtype=np.int32)
@@ -100,22 +103,32 @@ def _attach_hospital_lines(ctx, rng, lines, pmsi: PmsiResult, first_acts) -> dic
             module=s["module"][idx][with_ucd],
         )
     )
-    # physicians' fees of private-clinic stays with an act (legitimate, ETE_IND_TAA = 2)
-    private = np.flatnonzero(true & s["private"] & (s["kind"] != 4))
-    act = np.array([first_acts.get(int(i), -1) for i in s["id"][private]], dtype=np.int32)
-    private, act = private[act >= 0], act[act >= 0]
-    extra.append(
-        _lines(
-            person=s["person"][private],
-            date=s["admission"][private],
-            kind=SURGERY_FEE,
-            code=act,
-            eta=s["eta"][private],
-            stay=s["id"][private],
-            module=s["module"][private],
-        )
-    )
+    extra.append(_private_clinic_acts(ctx, rng, pmsi))
     return _concat(lines, extra)
+
+
+def _private_clinic_acts(ctx, rng, pmsi: PmsiResult) -> dict[str, np.ndarray]:
+    """Physicians' fees of private-clinic stays: each act also billed in ER_CAM_F.
+
+    Dated on the act's day (stay entry + ENT_DAT_DEL), like the PMSI act: one act, two
+    sources (legitimate lines, ``ETE_IND_TAA = 2``).
+    """
+    s, a = pmsi.stays, pmsi.acts
+    stay = a["stay"]
+    billed = (s["trap"][stay] == 0) & s["private"][stay] & (s["kind"][stay] != STAY_SESSION)
+    billed &= rng.random(len(stay)) < ctx.config.traps.private_act_in_dcir
+    act = np.flatnonzero(billed)
+    stay = stay[act]
+    return _lines(
+        person=s["person"][stay],
+        date=s["admission"][stay] + a["offset"][act],
+        kind=SURGERY_FEE,
+        code=a["code"][act],
+        eta=s["eta"][stay],
+        stay=s["id"][stay],
+        module=s["module"][stay],
+        act=act,
+    )
 
 
 def _lines(**cols) -> dict[str, np.ndarray]:
@@ -136,6 +149,8 @@ def _lines(**cols) -> dict[str, np.ndarray]:
         "lag_extra": np.broadcast_to(
             np.asarray(cols.get("lag_extra", 0), dtype=np.int8), (n,)
         ).copy(),
+        "flux": np.broadcast_to(np.asarray(cols.get("flux", -1), dtype=np.int32), (n,)).copy(),
+        "act": np.broadcast_to(np.asarray(cols.get("act", -1), dtype=np.int32), (n,)).copy(),
     }
     return out
 
@@ -151,100 +166,126 @@ def _new_groups(lines, n: int) -> np.ndarray:
 
 # -- traps on lines --------------------------------------------------------------------
 def _plant_line_traps(ctx: GenerationContext, rng, pop: Population, lines) -> dict[str, np.ndarray]:
-    traps = ctx.config.traps
-    kind = lines["kind"]
-    extra = []
-    # information lines (DPN_QLF = 71): hospital outpatient activity already in PMSI
-    town = np.isin(kind, (*CONSULTATIONS, BIOLOGY, IMAGING, TECH_ACT)) & (lines["flags"] == 0)
-    k = int(rng.binomial(int(town.sum()), traps.information_line))
-    if k:
-        person, date = _random_person_days(ctx, rng, pop, k)
-        which = rng.random(k)
-        info_kind = np.where(which < 0.5, SPECIALIST, np.where(which < 0.8, BIOLOGY, TECH_ACT))
-        code = np.full(k, -1, dtype=np.int32)
-        bio_pool = np.array(
-            sorted(
-                {c for m in ctx.modules for c, _ in m.biology}
-                | set(ctx.care.biology.indices.tolist())
-            ),
-            dtype=np.int32,
-        )
-        act_pool = np.array(
-            sorted(
-                {c for m in ctx.modules for c, _ in m.acts} | set(ctx.care.imaging.indices.tolist())
-            ),
-            dtype=np.int32,
-        )
-        b = info_kind == BIOLOGY
-        code[b] = bio_pool[rng.integers(0, len(bio_pool), int(b.sum()))]
-        t = info_kind == TECH_ACT
-        code[t] = act_pool[rng.integers(0, len(act_pool), int(t.sum()))]
-        spe = np.where(
-            info_kind == SPECIALIST,
-            ctx.care.specialist_spe[rng.integers(0, len(ctx.care.specialist_spe), k)],
-            np.where(b, 38, 3),
-        )
-        dept = pop.department[person]
-        eta = np.array(ctx.hospitals.by_department_public)[dept, rng.integers(0, 3, k)]
-        groups = _new_groups(lines, k)
-        extra.append(
-            _lines(
-                person=person,
-                date=date,
-                kind=0,
-                code=code,
-                spe=spe,
-                eta=eta,
-                flags=F_INFO71,
-                group=groups,
-            )
-        )
-        extra[-1]["kind"] = info_kind.astype(np.int8)
-    lines = _concat(lines, extra)
-    # regularisation: an erroneous duplicate of a true drug line, cancelled later
-    pharmacy = np.flatnonzero((lines["kind"] == PHARMACY) & (lines["flags"] == 0))
-    chosen = pharmacy[rng.random(len(pharmacy)) < traps.regularisation]
-    extra = []
-    if len(chosen):
-        dup = {k: v[chosen].copy() for k, v in lines.items()}
-        dup["flags"][:] = F_REG_DUPLICATE
-        dup["episode"][:] = -1
-        dup["group"] = _new_groups(lines, len(chosen))
-        dup["lag_extra"] = rng.integers(0, 2, len(chosen)).astype(np.int8)
-        cancel = {k: v.copy() for k, v in dup.items()}
-        cancel["flags"][:] = F_REG_CANCEL
-        cancel["qty"] = -dup["qty"]
-        cancel["group"] = dup["group"] + len(chosen)
-        cancel["lag_extra"] = (dup["lag_extra"] + rng.integers(1, 4, len(chosen))).astype(np.int8)
-        extra += [dup, cancel]
-    # cancelled dispensings: a disease-module drug line for a random person, cancelled
-    k = int(rng.binomial(len(pharmacy), traps.cancelled_dispensing))
-    module_boxes = np.array(
-        sorted(
-            {
-                int(b)
-                for m in ctx.modules
-                for d in m.drugs
-                for b in np.concatenate([d.small, d.large])
-            }
-        ),
-        dtype=np.int32,
+    lines = _concat(lines, _information_lines(ctx, rng, pop, lines))
+    extra = _regularisations(ctx, rng, lines)
+    extra += _cancelled_dispensings(ctx, rng, pop, lines, len(extra[0]["person"]) if extra else 0)
+    lines = _concat(lines, extra) if extra else lines
+    return _plant_archive_cancellations(ctx, rng, lines)
+
+
+def _information_lines(ctx: GenerationContext, rng, pop: Population, lines) -> list[dict]:
+    """Hospital outpatient lines sent for information (DPN_QLF = 71), already in PMSI."""
+    town = np.isin(lines["kind"], (*CONSULTATIONS, BIOLOGY, IMAGING, TECH_ACT))
+    k = int(
+        rng.binomial(int((town & (lines["flags"] == 0)).sum()), ctx.config.traps.information_line)
     )
-    if k and len(module_boxes):
-        person, date = _random_person_days(ctx, rng, pop, k)
-        start = int(lines["group"].max(initial=0)) + 1 + 2 * len(chosen)
-        groups = np.arange(start, start + k, dtype=np.int64)
-        box = module_boxes[rng.integers(0, len(module_boxes), k)]
-        spurious = _lines(
-            person=person, date=date, kind=PHARMACY, code=box, qty=1, flags=F_SPURIOUS, group=groups
-        )
-        cancel = {key: v.copy() for key, v in spurious.items()}
-        cancel["flags"][:] = F_SPURIOUS_CANCEL
-        cancel["qty"][:] = -1
-        cancel["group"] = groups + k
-        cancel["lag_extra"] = rng.integers(1, 4, k).astype(np.int8)
-        extra += [spurious, cancel]
-    return _concat(lines, extra) if extra else lines
+    if not k:
+        return []
+    person, date = _random_person_days(ctx, rng, pop, k)
+    which = rng.random(k)
+    info_kind = np.where(which < 0.5, SPECIALIST, np.where(which < 0.8, BIOLOGY, TECH_ACT))
+    code = np.full(k, -1, dtype=np.int32)
+    bio_pool = sorted(
+        {c for m in ctx.modules for c, _ in m.biology} | set(ctx.care.biology.indices.tolist())
+    )
+    act_pool = sorted(
+        {c for m in ctx.modules for c, _ in m.acts} | set(ctx.care.imaging.indices.tolist())
+    )
+    b = info_kind == BIOLOGY
+    code[b] = np.array(bio_pool, dtype=np.int32)[rng.integers(0, len(bio_pool), int(b.sum()))]
+    t = info_kind == TECH_ACT
+    code[t] = np.array(act_pool, dtype=np.int32)[rng.integers(0, len(act_pool), int(t.sum()))]
+    spe = np.where(
+        info_kind == SPECIALIST,
+        ctx.care.specialist_spe[rng.integers(0, len(ctx.care.specialist_spe), k)],
+        np.where(b, 38, 3),
+    )
+    eta = np.array(ctx.hospitals.by_department_public)[
+        pop.department[person], rng.integers(0, 3, k)
+    ]
+    info = _lines(
+        person=person,
+        date=date,
+        kind=0,
+        code=code,
+        spe=spe,
+        eta=eta,
+        flags=F_INFO71,
+        group=_new_groups(lines, k),
+    )
+    info["kind"] = info_kind.astype(np.int8)
+    return [info]
+
+
+def _regularisations(ctx: GenerationContext, rng, lines) -> list[dict]:
+    """An erroneous duplicate of a true drug line, cancelled in a later flux."""
+    pharmacy = np.flatnonzero((lines["kind"] == PHARMACY) & (lines["flags"] == 0))
+    chosen = pharmacy[rng.random(len(pharmacy)) < ctx.config.traps.regularisation]
+    if not len(chosen):
+        return []
+    dup = {k: v[chosen].copy() for k, v in lines.items()}
+    dup["flags"][:] = F_REG_DUPLICATE
+    dup["episode"][:] = -1
+    dup["group"] = _new_groups(lines, len(chosen))
+    dup["lag_extra"] = rng.integers(0, 2, len(chosen)).astype(np.int8)
+    cancel = {k: v.copy() for k, v in dup.items()}
+    cancel["flags"][:] = F_REG_CANCEL
+    cancel["qty"] = -dup["qty"]
+    cancel["group"] = dup["group"] + len(chosen)
+    cancel["lag_extra"] = (dup["lag_extra"] + rng.integers(1, 4, len(chosen))).astype(np.int8)
+    return [dup, cancel]
+
+
+def _cancelled_dispensings(ctx: GenerationContext, rng, pop, lines, regularised: int) -> list:
+    """A disease-module drug dispensed to a random person, cancelled later (sum 0)."""
+    pharmacy = (lines["kind"] == PHARMACY) & (lines["flags"] == 0)
+    k = int(rng.binomial(int(pharmacy.sum()), ctx.config.traps.cancelled_dispensing))
+    module_boxes = sorted(
+        {int(b) for m in ctx.modules for d in m.drugs for b in np.concatenate([d.small, d.large])}
+    )
+    if not k or not module_boxes:
+        return []
+    person, date = _random_person_days(ctx, rng, pop, k)
+    start = int(lines["group"].max(initial=0)) + 1 + 2 * regularised
+    groups = np.arange(start, start + k, dtype=np.int64)
+    box = np.array(module_boxes, dtype=np.int32)[rng.integers(0, len(module_boxes), k)]
+    spurious = _lines(
+        person=person, date=date, kind=PHARMACY, code=box, qty=1, flags=F_SPURIOUS, group=groups
+    )
+    cancel = {key: v.copy() for key, v in spurious.items()}
+    cancel["flags"][:] = F_SPURIOUS_CANCEL
+    cancel["qty"][:] = -1
+    cancel["group"] = groups + k
+    cancel["lag_extra"] = rng.integers(1, 4, k).astype(np.int8)
+    return [spurious, cancel]
+
+
+def _plant_archive_cancellations(ctx: GenerationContext, rng, lines) -> dict[str, np.ndarray]:
+    """A 2012 dispensing billed twice in a 2012 flux, the duplicate cancelled in 2013.
+
+    Netting within one generation of tables (archive ``ER_PHA_F_2012``, then ``ER_PHA_F``)
+    keeps the duplicate: quantities must be summed over the union of generations.
+    """
+    first, last = day(f"{ARCHIVE_YEAR - 1}-01-01"), day(f"{ARCHIVE_YEAR - 1}-11-30")
+    date = lines["date"]
+    true_drug = (lines["kind"] == PHARMACY) & (lines["flags"] == 0)
+    candidates = np.flatnonzero(true_drug & (date >= first) & (date <= last))
+    chosen = candidates[rng.random(len(candidates)) < ctx.config.traps.archive_cancellation]
+    k = len(chosen)
+    if k == 0:
+        return lines
+    dup = {key: v[chosen].copy() for key, v in lines.items()}
+    dup["flags"][:] = F_ARCHIVE_DUPLICATE
+    dup["episode"][:] = -1
+    dup["group"] = _new_groups(lines, k)
+    dup["flux"] = (month_index(dup["date"]) + 1).astype(np.int32)  # still a 2012 flux
+    cancel = {key: v.copy() for key, v in dup.items()}
+    cancel["flags"][:] = F_ARCHIVE_CANCEL
+    cancel["qty"] = -dup["qty"]
+    cancel["group"] = dup["group"] + k
+    january = int(month_index(np.array([day(f"{ARCHIVE_YEAR}-01-01")]))[0])
+    cancel["flux"] = (january + rng.integers(0, 3, k)).astype(np.int32)
+    return _concat(lines, [dup, cancel])
 
 
 def _random_person_days(ctx, rng, pop: Population, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -304,6 +345,8 @@ def _decomptes(ctx: GenerationContext, rng, pop: Population, lines, chunk: int) 
     first_line = np.flatnonzero(dct_start)
     lag += lines["lag_extra"][first_line]
     care_month = month_index(lines["date"][first_line])
+    forced = lines["flux"][first_line]
+    lag = np.where(forced >= 0, forced - care_month, lag)
     flx_dis = month_start(care_month + lag).astype(np.int32)
     flx_trt = np.maximum(flx_dis - rng.integers(1, 21, n_dct), lines["date"][first_line]).astype(
         np.int32
@@ -314,7 +357,6 @@ def _decomptes(ctx: GenerationContext, rng, pop: Population, lines, chunk: int) 
         prs=prs,
         prs_start=prs_start,
         n_dct=n_dct,
-        dct_lag=lag.astype(np.int16),
         flx_dis=flx_dis,
         flx_trt=flx_trt,
         chunk=chunk,

@@ -22,6 +22,7 @@ from sndskit.synthetic.context import GenerationContext
 from sndskit.synthetic.dcir_truth import (
     slice_rows,
     truth_dispensings,
+    truth_lines,
     truth_traps,
 )
 from sndskit.synthetic.events import (
@@ -42,13 +43,14 @@ from sndskit.synthetic.events import (
     SURGERY_FEE,
     TECH_ACT,
     UCD,
+    UCD_PRICE,
     VISIT,
 )
 from sndskit.synthetic.population import CDI_CODES, Population
 from sndskit.synthetic.schema import build_table
 
 AGGREGATED_KINDS = (PHARMACY, BIOLOGY, UCD)
-UCD_PRICE = 450.0
+CAM_KINDS = (IMAGING, TECH_ACT, SURGERY_FEE)  # lines with a CCAM act in ER_CAM_F
 
 #                kind: (price, reimbursement rate %, PSE_ACT_NAT or 0)
 _TARIFF = {
@@ -74,7 +76,6 @@ class DcirFrame:
     prs: np.ndarray  # ER_PRS_F base line of each line
     prs_start: np.ndarray
     n_dct: int
-    dct_lag: np.ndarray  # months
     flx_dis: np.ndarray  # per décompte
     flx_trt: np.ndarray
     chunk: int
@@ -85,25 +86,95 @@ class DcirResult:
     tables: dict[str, pa.Table]
     truth_dispensings: dict[str, np.ndarray | pa.Array]
     truth_traps: dict[str, np.ndarray | pa.Array]
+    truth_biology: dict[str, np.ndarray | pa.Array]
+    truth_procedures: dict[str, np.ndarray | pa.Array]  # ER_CAM_F lines (town and clinic)
+    truth_consultations: dict[str, np.ndarray | pa.Array]  # ER_PRS_F consultation lines
+
+
+@dataclass
+class PrsRows:
+    """ER_PRS_F rows: a base row per group of lines, plus complement rows (fees, franchises).
+
+    ``row`` holds, per ER_PRS_F row, the values of the first line of its base group.
+    """
+
+    row: dict[str, np.ndarray]
+    src: np.ndarray  # base group of each row
+    typ: np.ndarray  # PRS_BASE or a complement type
+    dct: np.ndarray  # décompte of each row
+    prs_ord: np.ndarray  # PRS_ORD_NUM
+    qty: np.ndarray  # per row: summed quantity of the base group, 0 for complements
+    amount: np.ndarray  # per row: summed amount of the base group, 0 for complements
+    n_base: int
+
+    @property
+    def n(self) -> int:
+        return len(self.src)
 
 
 def build_tables(
     ctx: GenerationContext, rng: np.random.Generator, pop: Population, f: DcirFrame
 ) -> DcirResult:
     lines = f.lines
+    price = _unit_price(ctx, lines)
+    p = _prs_rows(ctx, rng, f, price)
+    keys = _flux_keys(ctx, pop, f, p)
+    flux_year = years_of(keys["FLX_DIS_DTD"])
+    lag = (month_index(keys["FLX_DIS_DTD"]) - month_index(p.row["date"])).astype(np.int64)
+    missing = (rng.random(p.n) < ctx.config.traps.missing_date) & (p.typ == PRS_BASE)
+    prescribed = np.isin(p.row["kind"], _PRESCRIBED)
+    prs_cols = {
+        **keys,
+        **_beneficiary_columns(ctx, pop, p, keys),
+        **_care_columns(ctx, rng, p, missing, prescribed),
+        **_amount_columns(ctx, p),
+    }
+    tables: dict[str, list[tuple[pa.Table, np.ndarray]]] = {}
+    _add(tables, "ER_PRS_F", build_table(ctx.schemas["ER_PRS_F"], prs_cols, p.n), flux_year)
+
+    line_row = _row_of_base(p.src, p.typ, p.n_base)[f.prs]  # ER_PRS_F row of each line
+    line_flux_year = flux_year[line_row]
+    detail_ord = rank_in_group(group_starts(f.prs)) + 1
+    cip7_only = _details(ctx, rng, tables, lines, keys, line_row, line_flux_year, detail_ord, price)
+    _establishments(ctx, tables, p, keys, flux_year)
+    trap_rows = truth_traps(
+        ctx,
+        p.row,
+        p.typ,
+        keys,
+        flux_year,
+        lag,
+        missing,
+        prescribed,
+        lines,
+        line_row,
+        line_flux_year,
+        detail_ord,
+        cip7_only,
+    )
+    located = (ctx, lines, keys, line_row, line_flux_year, detail_ord)
+    return DcirResult(
+        tables=_physical_names(ctx, tables),
+        truth_dispensings=truth_dispensings(*located),
+        truth_traps=trap_rows,
+        truth_biology=truth_lines(*located, (BIOLOGY,), "ER_BIO_F"),
+        truth_procedures=truth_lines(*located, CAM_KINDS, "ER_CAM_F"),
+        truth_consultations=truth_lines(*located, CONSULTATIONS, "ER_PRS_F", coded=False),
+    )
+
+
+def _prs_rows(ctx: GenerationContext, rng, f: DcirFrame, price: np.ndarray) -> PrsRows:
+    """Base rows (one per group of lines) and complement rows, in décompte order."""
+    lines = f.lines
     traps = ctx.config.traps
     first = np.flatnonzero(f.prs_start)  # base ER_PRS_F rows: first line of each
     base = {k: v[first] for k, v in lines.items()}
-    base_dct = f.dct[first]
-    qty = (
-        np.add.reduceat(lines["qty"].astype(np.int64), first)
-        if len(first)
-        else np.zeros(0, np.int64)
-    )
-    price = _unit_price(ctx, lines)
-    amount = np.add.reduceat(price * lines["qty"], first) if len(first) else np.zeros(0)
     n_base = len(first)
-    # complement lines in the same décompte
+    if n_base:
+        qty = np.add.reduceat(lines["qty"].astype(np.int64), first)
+        amount = np.add.reduceat(price * lines["qty"], first)
+    else:
+        qty, amount = np.zeros(0, np.int64), np.zeros(0)
     consult = np.isin(base["kind"], CONSULTATIONS) & (base["flags"] == 0)
     pharmacy = (base["kind"] == PHARMACY) & (base["flags"] == 0)
     comp_src, comp_type = [], []
@@ -117,66 +188,46 @@ def build_tables(
         comp_type.append(np.full(len(sel), typ, dtype=np.int8))
     src = np.concatenate([np.arange(n_base), *comp_src]).astype(np.int64)
     typ = np.concatenate([np.zeros(n_base, dtype=np.int8), *comp_type])
-    dct = base_dct[src]
+    dct = f.dct[first][src]
     order = np.lexsort((np.arange(len(src)), typ, dct))
     src, typ, dct = src[order], typ[order], dct[order]
-    prs_ord = rank_in_group(group_starts(dct)) + 1
-    ord_of_base = np.empty(n_base, dtype=np.int64)
-    ord_of_base[src[typ == PRS_BASE]] = prs_ord[typ == PRS_BASE]
+    is_base = typ == PRS_BASE
+    return PrsRows(
+        row={k: v[src] for k, v in base.items()},
+        src=src,
+        typ=typ,
+        dct=dct,
+        prs_ord=rank_in_group(group_starts(dct)) + 1,
+        qty=np.where(is_base, qty[src], 0),
+        amount=np.where(is_base, amount[src], 0.0),
+        n_base=n_base,
+    )
 
-    # per-row values ----------------------------------------------------------------
-    row = {k: v[src] for k, v in base.items()}
-    n = len(src)
-    person, identity, kind, date = row["person"], row["identity"], row["kind"], row["date"]
-    flx_dis, flx_trt = f.flx_dis[dct], f.flx_trt[dct]
-    lag = (month_index(flx_dis) - month_index(date)).astype(np.int64)
-    missing = (rng.random(n) < traps.missing_date) & (typ == PRS_BASE)
-    prescribed = np.isin(kind, _PRESCRIBED)
-    pre_date = date - rng.integers(0, 61, n)
-    rate_pct = np.array([_TARIFF.get(int(k), (0, 0, 0))[1] for k in range(12)])[kind]
-    ph1 = (kind == PHARMACY) & (row["nature"] == ctx.slots["nat_ph1"])
-    rate_pct = np.where(ph1, 100, rate_pct)
-    q = np.where(typ == PRS_BASE, qty[src], 0)
-    base_amount = np.where(typ == PRS_BASE, amount[src], 0.0)
-    sign = np.where(base_amount < 0, 2, 1)
-    act_nat = np.array([_TARIFF.get(int(k), (0, 0, 0))[2] for k in range(12)])[kind]
-    nature_ref = row["nature"]
-    bse_nat = np.where((typ == PRS_FLAT_FEE) | (typ == PRS_FRANCHISE), 0, nature_ref)
-    cpl_nat = np.select(
-        [typ == PRS_FLAT_FEE, typ == PRS_MAJORATION, typ == PRS_FRANCHISE],
-        [ctx.slots["nat_flat_fee"], ctx.slots["nat_majoration"], ctx.slots["nat_franchise"]],
-        0,
-    )
-    cpl_amount = np.select(
-        [typ == PRS_FLAT_FEE, typ == PRS_MAJORATION, typ == PRS_FRANCHISE],
-        [-1.0, 5.0, -0.5 * np.maximum(q, 1)],
-        0.0,
-    )
-    info = (row["flags"] & F_INFO71) > 0
-    dpn = np.where(info & (typ == PRS_BASE), 71, 0)
-    prescriber = np.where(
-        prescribed, np.where(row["module"] > 0, _prescriber(ctx, row["module"]), 1), 0
-    )
-    death = pop.death[person]
-    dead = death < NO_DATE
-    psa = pop.nir_psa()
+
+def _flux_keys(ctx: GenerationContext, pop: Population, f: DcirFrame, p: PrsRows) -> dict:
+    """The 9 keys joining the details to ER_PRS_F (primer §3)."""
+    person = p.row["person"]
     org_flat, org_off = _org_table(ctx)
-    org_idx = org_off[pop.department[person]] + pop.org[person]
-    keys = {
-        "FLX_DIS_DTD": flx_dis,
-        "FLX_TRT_DTD": flx_trt,
+    return {
+        "FLX_DIS_DTD": f.flx_dis[p.dct],
+        "FLX_TRT_DTD": f.flx_trt[p.dct],
         "FLX_EMT_TYP": ctx.population.scheme_typ[pop.scheme[person]].astype(np.int64),
         "FLX_EMT_NUM": pop.emitter[person].astype(np.int64),
-        "FLX_EMT_ORD": np.full(n, f.chunk % 10_000, dtype=np.int64),
-        "ORG_CLE_NUM": take_strings(org_flat, org_idx),
-        "DCT_ORD_NUM": dct + 1,
-        "PRS_ORD_NUM": prs_ord,
-        "REM_TYP_AFF": np.ones(n, dtype=np.int64),
+        "FLX_EMT_ORD": np.full(p.n, f.chunk % 10_000, dtype=np.int64),
+        "ORG_CLE_NUM": take_strings(org_flat, org_off[pop.department[person]] + pop.org[person]),
+        "DCT_ORD_NUM": p.dct + 1,
+        "PRS_ORD_NUM": p.prs_ord,
+        "REM_TYP_AFF": np.ones(p.n, dtype=np.int64),
     }
+
+
+def _beneficiary_columns(ctx: GenerationContext, pop: Population, p: PrsRows, keys) -> dict:
+    person, identity, date = p.row["person"], p.row["identity"], p.row["date"]
+    death = pop.recorded_death[person]
+    dead = death < NO_DATE
     age = pop.age(date, person)
-    prs_cols = {
-        **keys,
-        "BEN_NIR_PSA": psa.take(pa.array(identity.astype(np.int64))),
+    return {
+        "BEN_NIR_PSA": pop.nir_psa().take(pa.array(identity.astype(np.int64))),
         "BEN_RNG_GEM": pop.id_rng[identity].astype(np.int64),
         "BEN_CDI_NIR": take_strings(CDI_CODES, pop.id_cdi[identity]),
         "BEN_SEX_COD": pop.sex[person].astype(np.int64),
@@ -189,6 +240,29 @@ def build_tables(
         "BEN_DCD_AME": yearmonth(np.where(dead, death, MISSING_DATE)),
         "ORG_AFF_BEN": keys["ORG_CLE_NUM"],
         "RGM_GRG_COD": ctx.population.scheme_rgm[pop.scheme[person]].astype(np.int64),
+        "BEN_CMU_TOP": pop.c2s[person].astype(np.int64),
+    }
+
+
+def _care_columns(ctx: GenerationContext, rng, p: PrsRows, missing, prescribed) -> dict:
+    """Care dates, natures of service, quality columns and professionals' specialties."""
+    row, typ = p.row, p.typ
+    kind, date = row["kind"], row["date"]
+    pre_date = date - rng.integers(0, 61, p.n)
+    act_nat = np.array([_TARIFF.get(int(k), (0, 0, 0))[2] for k in range(12)])[kind]
+    nature_ref = row["nature"]
+    bse_nat = np.where((typ == PRS_FLAT_FEE) | (typ == PRS_FRANCHISE), 0, nature_ref)
+    cpl_nat = np.select(
+        [typ == PRS_FLAT_FEE, typ == PRS_MAJORATION, typ == PRS_FRANCHISE],
+        [ctx.slots["nat_flat_fee"], ctx.slots["nat_majoration"], ctx.slots["nat_franchise"]],
+        0,
+    )
+    info = (row["flags"] & F_INFO71) > 0
+    dpn = np.where(info & (typ == PRS_BASE), 71, 0)
+    prescriber = np.where(
+        prescribed, np.where(row["module"] > 0, _prescriber(ctx, row["module"]), 1), 0
+    )
+    return {
         "EXE_SOI_DTD": date,
         "EXE_SOI_DTF": np.where(missing, MISSING_DATE, date),
         "EXE_SOI_AMD": yearmonth(date),
@@ -202,17 +276,6 @@ def build_tables(
         "CPL_AFF_COD": np.select([typ == PRS_FLAT_FEE, typ == PRS_MAJORATION], [16, 18], 0).astype(
             np.int64
         ),
-        "PRS_ACT_QTE": q.astype(np.float64),
-        "PRS_ACT_CFT": np.ones(n),
-        "BSE_REM_BSE": base_amount,
-        "BSE_REM_PRU": np.where(q != 0, base_amount / np.where(q == 0, 1, q), 0.0),
-        "BSE_REM_MNT": np.round(base_amount * rate_pct / 100, 2),
-        "BSE_REM_SGN": sign.astype(np.int64),
-        "PRS_PAI_MNT": base_amount,
-        "RGO_REM_TAU": rate_pct.astype(np.float64),
-        "CPL_REM_BSE": np.abs(cpl_amount),
-        "CPL_REM_MNT": cpl_amount,
-        "CPL_REM_SGN": np.where(cpl_amount < 0, 2, np.where(cpl_amount > 0, 1, 0)).astype(np.int64),
         "DPN_QLF": dpn.astype(np.int64),
         "PRS_DPN_QLP": dpn.astype(np.int64),
         "PSE_SPE_COD": (row["spe"].astype(np.int64), np.isin(kind, (PHARMACY, UCD, NURSE))),
@@ -223,22 +286,43 @@ def build_tables(
             row["eta"] < 0,
         ),
     }
-    flux_year = years_of(flx_dis)
-    tables: dict[str, list[tuple[pa.Table, np.ndarray]]] = {}
-    _add(tables, "ER_PRS_F", build_table(ctx.schemas["ER_PRS_F"], prs_cols, n), flux_year)
 
-    # details -----------------------------------------------------------------------
-    line_row = _row_of_base(src, typ, n_base)[f.prs]  # ER_PRS_F row of each line
-    line_flux_year = flux_year[line_row]
-    detail_ord = rank_in_group(group_starts(f.prs)) + 1
-    cip7_only = _details(ctx, rng, tables, lines, keys, line_row, line_flux_year, detail_ord, price)
-    # ER_ETE_F: one row per base line executed by an establishment
-    ete = np.flatnonzero((typ == PRS_BASE) & (row["eta"] >= 0))
-    eta = row["eta"][ete]
+
+def _amount_columns(ctx: GenerationContext, p: PrsRows) -> dict:
+    """Quantities, bases, reimbursed amounts and signs (complement amounts included)."""
+    row, typ, q, base_amount = p.row, p.typ, p.qty, p.amount
+    kind = row["kind"]
+    rate_pct = np.array([_TARIFF.get(int(k), (0, 0, 0))[1] for k in range(12)])[kind]
+    ph1 = (kind == PHARMACY) & (row["nature"] == ctx.slots["nat_ph1"])
+    rate_pct = np.where(ph1, 100, rate_pct)
+    cpl_amount = np.select(
+        [typ == PRS_FLAT_FEE, typ == PRS_MAJORATION, typ == PRS_FRANCHISE],
+        [-1.0, 5.0, -0.5 * np.maximum(q, 1)],
+        0.0,
+    )
+    return {
+        "PRS_ACT_QTE": q.astype(np.float64),
+        "PRS_ACT_CFT": np.ones(p.n),
+        "BSE_REM_BSE": base_amount,
+        "BSE_REM_PRU": np.where(q != 0, base_amount / np.where(q == 0, 1, q), 0.0),
+        "BSE_REM_MNT": np.round(base_amount * rate_pct / 100, 2),
+        "BSE_REM_SGN": np.where(base_amount < 0, 2, 1).astype(np.int64),
+        "PRS_PAI_MNT": base_amount,
+        "RGO_REM_TAU": rate_pct.astype(np.float64),
+        "CPL_REM_BSE": np.abs(cpl_amount),
+        "CPL_REM_MNT": cpl_amount,
+        "CPL_REM_SGN": np.where(cpl_amount < 0, 2, np.where(cpl_amount > 0, 1, 0)).astype(np.int64),
+    }
+
+
+def _establishments(ctx: GenerationContext, tables, p: PrsRows, keys, flux_year) -> None:
+    """ER_ETE_F: one row per base line executed by an establishment."""
+    ete = np.flatnonzero((p.typ == PRS_BASE) & (p.row["eta"] >= 0))
+    eta = p.row["eta"][ete]
     public = ctx.hospitals.public[eta]
-    taa = np.where((row["flags"][ete] & F_TAA) > 0, 1, np.where(public, 0, 2))
-    ete_cols = {k: slice_rows(v, ete) for k, v in keys.items()}
-    ete_cols.update(
+    taa = np.where((p.row["flags"][ete] & F_TAA) > 0, 1, np.where(public, 0, 2))
+    cols = {k: slice_rows(v, ete) for k, v in keys.items()}
+    cols.update(
         {
             "ETB_EXE_FIN": take_strings([fin[:8] for fin in ctx.hospitals.finess], eta),
             "ETE_IND_TAA": taa.astype(np.int64),
@@ -247,29 +331,8 @@ def build_tables(
             "ETE_TYP_COD": np.where(public, 1, 4).astype(np.int64),
         }
     )
-    _add(
-        tables, "ER_ETE_F", build_table(ctx.schemas["ER_ETE_F"], ete_cols, len(ete)), flux_year[ete]
-    )
-
-    trap_rows = truth_traps(
-        ctx,
-        row,
-        typ,
-        keys,
-        flux_year,
-        lag,
-        missing,
-        prescribed,
-        lines,
-        line_row,
-        line_flux_year,
-        detail_ord,
-        cip7_only,
-    )
-    truth_disp = truth_dispensings(ctx, lines, keys, line_row, line_flux_year, detail_ord)
-    return DcirResult(
-        tables=_physical_names(ctx, tables), truth_dispensings=truth_disp, truth_traps=trap_rows
-    )
+    table = build_table(ctx.schemas["ER_ETE_F"], cols, len(ete))
+    _add(tables, "ER_ETE_F", table, flux_year[ete])
 
 
 def _details(
@@ -277,81 +340,70 @@ def _details(
 ) -> np.ndarray:
     """ER_PHA_F, ER_BIO_F, ER_CAM_F and ER_UCD_F rows; returns the CIP7-only line mask."""
     kind = lines["kind"]
-    cfg = ctx.config
     cip7_only = np.zeros(len(kind), dtype=bool)
+    pharmacy = np.flatnonzero(kind == PHARMACY)
+    pha, cip7_only[pharmacy] = _pharmacy_columns(ctx, rng, lines, pharmacy, price)
+    biology = np.flatnonzero(kind == BIOLOGY)
+    acts = np.flatnonzero(np.isin(kind, CAM_KINDS) & (lines["code"] >= 0))
+    ucd = np.flatnonzero(kind == UCD)
+    for template, sel, cols, ord_column in (
+        ("ER_PHA_F", pharmacy, pha, "PHA_ORD_NUM"),
+        ("ER_BIO_F", biology, _biology_columns(ctx, lines, biology), "BIO_ORD_NUM"),
+        ("ER_CAM_F", acts, _act_columns(ctx, lines, acts, price), "CAM_ORD_NUM"),
+        ("ER_UCD_F", ucd, _ucd_columns(ctx, lines, ucd), "UCD_ORD_NUM"),
+    ):
+        cols.update({k: slice_rows(v, line_row[sel]) for k, v in keys.items()})
+        cols[ord_column] = detail_ord[sel]
+        table = build_table(ctx.schemas[template], cols, len(sel))
+        _add(tables, template, table, line_flux_year[sel])
+    return cip7_only
 
-    def cols_for(sel: np.ndarray) -> dict[str, object]:
-        return {k: slice_rows(v, line_row[sel]) for k, v in keys.items()}
 
-    sel = np.flatnonzero(kind == PHARMACY)
+def _pharmacy_columns(ctx, rng, lines, sel, price) -> tuple[dict, np.ndarray]:
+    """ER_PHA_F columns, and which lines carry only the CIP7 (older years)."""
+    cfg = ctx.config
     box = lines["code"][sel]
     cip7 = [c or "" for c in ctx.boxes.cip7]
     has_cip7 = np.array([bool(c) for c in ctx.boxes.cip7])[box]
     old = years_of(lines["date"][sel]) <= cfg.cip7_only_until_year
     only7 = old & has_cip7 & (rng.random(len(sel)) < cfg.traps.cip7_only)
-    cip7_only[sel] = only7
-    c13 = take_strings(ctx.boxes.cip13, np.where(only7, -1, box))
-    pha = cols_for(sel)
-    pha.update(
-        {
-            "PHA_PRS_C13": c13,
-            "PHA_PRS_IDE": take_strings(cip7, np.where(has_cip7, box, -1)),
-            "PHA_ACT_QSN": lines["qty"][sel].astype(np.int64),
-            "PHA_ACT_PRU": price[sel],
-            "PHA_ORD_NUM": detail_ord[sel],
-            "PHA_SEQ_RNV": (lines["episode"][sel] >= 0).astype(np.int64),
-        }
-    )
-    _add(
-        tables, "ER_PHA_F", build_table(ctx.schemas["ER_PHA_F"], pha, len(sel)), line_flux_year[sel]
-    )
+    cols = {
+        "PHA_PRS_C13": take_strings(ctx.boxes.cip13, np.where(only7, -1, box)),
+        "PHA_PRS_IDE": take_strings(cip7, np.where(has_cip7, box, -1)),
+        "PHA_ACT_QSN": lines["qty"][sel].astype(np.int64),
+        "PHA_ACT_PRU": price[sel],
+        "PHA_SEQ_RNV": (lines["episode"][sel] >= 0).astype(np.int64),
+    }
+    return cols, only7
 
-    sel = np.flatnonzero(kind == BIOLOGY)
-    bio = cols_for(sel)
-    bio.update(
-        {
-            "BIO_PRS_IDE": take_strings(ctx.nabm, lines["code"][sel]),
-            "BIO_ACT_QSN": lines["qty"][sel].astype(np.int64),
-            "BIO_ORD_NUM": detail_ord[sel],
-        }
-    )
-    _add(
-        tables, "ER_BIO_F", build_table(ctx.schemas["ER_BIO_F"], bio, len(sel)), line_flux_year[sel]
-    )
 
-    sel = np.flatnonzero(np.isin(kind, (IMAGING, TECH_ACT, SURGERY_FEE)) & (lines["code"] >= 0))
-    cam = cols_for(sel)
-    cam.update(
-        {
-            "CAM_PRS_IDE": take_strings(ctx.ccam, lines["code"][sel]),
-            "CAM_ACT_COD": "1",
-            "CAM_TRT_PHA": np.zeros(len(sel), dtype=np.int64),
-            "CAM_ORD_NUM": detail_ord[sel],
-            "CAM_ACT_PRU": price[sel],
-            "CAM_REM_BSE": price[sel],
-        }
-    )
-    _add(
-        tables, "ER_CAM_F", build_table(ctx.schemas["ER_CAM_F"], cam, len(sel)), line_flux_year[sel]
-    )
+def _biology_columns(ctx, lines, sel) -> dict:
+    """ER_BIO_F columns (cast to an integer column with ``nabm_as_integer``)."""
+    return {
+        "BIO_PRS_IDE": take_strings(ctx.nabm, lines["code"][sel]),
+        "BIO_ACT_QSN": lines["qty"][sel].astype(np.int64),
+    }
 
-    sel = np.flatnonzero(kind == UCD)
-    ucd = cols_for(sel)
+
+def _act_columns(ctx, lines, sel, price) -> dict:
+    return {
+        "CAM_PRS_IDE": take_strings(ctx.ccam, lines["code"][sel]),
+        "CAM_ACT_COD": "1",
+        "CAM_TRT_PHA": np.zeros(len(sel), dtype=np.int64),
+        "CAM_ACT_PRU": price[sel],
+        "CAM_REM_BSE": price[sel],
+    }
+
+
+def _ucd_columns(ctx, lines, sel) -> dict:
     qty = lines["qty"][sel].astype(np.int64)
-    ucd.update(
-        {
-            "UCD_UCD_COD": take_strings(ctx.ucd, lines["code"][sel]),
-            "UCD_DLV_NBR": qty,
-            "UCD_TOP_UCD": np.ones(len(sel), dtype=np.int64),
-            "UCD_ORD_NUM": detail_ord[sel],
-            "UCD_FAC_PRU": np.full(len(sel), UCD_PRICE),
-            "UCD_TTF_MNT": qty * UCD_PRICE,
-        }
-    )
-    _add(
-        tables, "ER_UCD_F", build_table(ctx.schemas["ER_UCD_F"], ucd, len(sel)), line_flux_year[sel]
-    )
-    return cip7_only
+    return {
+        "UCD_UCD_COD": take_strings(ctx.ucd, lines["code"][sel]),
+        "UCD_DLV_NBR": qty,
+        "UCD_TOP_UCD": np.ones(len(sel), dtype=np.int64),
+        "UCD_FAC_PRU": np.full(len(sel), UCD_PRICE),
+        "UCD_TTF_MNT": qty * UCD_PRICE,
+    }
 
 
 def _unit_price(ctx: GenerationContext, lines) -> np.ndarray:
@@ -390,17 +442,16 @@ def _add(tables, template: str, table: pa.Table, flux_year: np.ndarray) -> None:
 
 
 def _physical_names(ctx: GenerationContext, tables) -> dict[str, pa.Table]:
-    """Split by flux year when the flux years before ``dcir_archive_before`` are archived."""
+    """Rows of flux years before ``dcir_suffixed_before`` go to ``TEMPLATE_AAAA`` tables."""
     out: dict[str, pa.Table] = {}
-    cutoff = ctx.config.dcir_archive_before
+    cutoff = ctx.config.dcir_suffixed_before
     for template, parts in tables.items():
         for table, year in parts:
-            if cutoff is None or not (year < cutoff).any():
-                out[template] = _append(out.get(template), table)
-                continue
-            recent = year >= cutoff
-            out[template] = _append(out.get(template), table.filter(pa.array(recent)))
-            for y in np.unique(year[~recent]):
+            suffixed = np.zeros(len(year), bool) if cutoff is None else year < cutoff
+            if not ctx.config.dcir_yearly_tables:
+                kept = table if not suffixed.any() else table.filter(pa.array(~suffixed))
+                out[template] = _append(out.get(template), kept)
+            for y in np.unique(year[suffixed]):
                 name = f"{template}_{int(y)}"
                 out[name] = _append(out.get(name), table.filter(pa.array(year == y)))
     return out

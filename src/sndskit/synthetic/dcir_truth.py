@@ -9,6 +9,8 @@ import pyarrow.compute as pc
 from sndskit.synthetic.arrays import take_strings
 from sndskit.synthetic.context import GenerationContext
 from sndskit.synthetic.events import (
+    F_ARCHIVE_CANCEL,
+    F_ARCHIVE_DUPLICATE,
     F_INFO71,
     F_REG_CANCEL,
     F_REG_DUPLICATE,
@@ -33,6 +35,8 @@ LINE_TRAPS = {
     F_REG_CANCEL: ("regularisation", "cancellation (negative quantity)"),
     F_SPURIOUS: ("cancelled_dispensing", "spurious dispensing"),
     F_SPURIOUS_CANCEL: ("cancelled_dispensing", "cancellation (negative quantity)"),
+    F_ARCHIVE_DUPLICATE: ("archive_cancellation", "erroneous duplicate (2012 flux)"),
+    F_ARCHIVE_CANCEL: ("archive_cancellation", "cancellation in a 2013 flux (negative quantity)"),
 }
 COMPLEMENT_TRAPS = {
     PRS_FLAT_FEE: ("flat_fee", "participation forfaitaire CPL_AFF_COD = 16, BSE_PRS_NAT = 0"),
@@ -148,6 +152,41 @@ def truth_dispensings(ctx, lines, keys, line_row, line_flux_year, detail_ord) ->
     return part
 
 
+def truth_lines(
+    ctx,
+    lines,
+    keys,
+    line_row,
+    line_flux_year,
+    detail_ord,
+    kinds: tuple[int, ...],
+    template: str,
+    *,
+    coded: bool = True,
+) -> dict[str, object]:
+    """True lines of ``kinds`` (no trap flag; with a code if ``coded``) and their keys."""
+    sel = np.flatnonzero(
+        np.isin(lines["kind"], kinds) & (lines["flags"] == 0) & ((lines["code"] >= 0) | ~coded)
+    )
+    part = key_columns(keys, line_row[sel])
+    part["table_name"] = physical_dcir_name(ctx, template, line_flux_year[sel])
+    for k in (
+        "person",
+        "identity",
+        "date",
+        "qty",
+        "module",
+        "code",
+        "act",
+        "nature",
+        "spe",
+        "kind",
+    ):
+        part[k] = lines[k][sel]
+    part["detail_ord"] = detail_ord[sel]
+    return part
+
+
 # -- helpers ---------------------------------------------------------------------------
 def slice_rows(value, idx: np.ndarray):
     if isinstance(value, pa.Array):
@@ -157,7 +196,7 @@ def slice_rows(value, idx: np.ndarray):
 
 def physical_dcir_name(ctx: GenerationContext, template: str, flux_year: np.ndarray) -> pa.Array:
     """Physical table of each row: the template, or its archive ``TEMPLATE_AAAA``."""
-    cutoff = ctx.config.dcir_archive_before
+    cutoff = ctx.config.dcir_suffixed_before
     if cutoff is None or len(flux_year) == 0 or flux_year.min() >= cutoff:
         return pa.array([template], type=pa.string()).take(
             pa.array(np.zeros(len(flux_year), np.int32))

@@ -211,6 +211,7 @@ class PopulationDefinition(_Model):
     duplicate_institution_areas: dict[str, list[str]]
     background_causes: Weighted
     non_ald_exonerations: dict[int, Weighted]
+    c2s_share: list[tuple[int, float]]
 
 
 class FinessSite(_Model):
@@ -293,11 +294,14 @@ def error_ghms() -> tuple[str, ...]:
 
 
 @cache
+def trap_descriptions_fr() -> dict[str, str]:
+    """French meaning of each trap rate and layout option (``traps_fr.yaml``)."""
+    data = yaml.safe_load(_resource("traps_fr.yaml").read_text(encoding="utf-8"))
+    return {str(k): str(v) for k, v in data.items()}
+
+
+@cache
 def fallback_rows(name: str) -> tuple[dict[str, str], ...]:
     """Rows of ``drugs_fallback.csv`` or ``ucd_fallback.csv``."""
     with _resource(name).open(encoding="utf-8") as handle:
         return tuple(csv.DictReader(handle))
-
-
-def resource_path(*parts: str) -> Path:
-    return _resource(*parts)

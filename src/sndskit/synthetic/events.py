@@ -15,6 +15,7 @@ GP, SPECIALIST, VISIT, PHARMACY, BIOLOGY, IMAGING, TECH_ACT, NURSE, UCD, STAY_FE
     range(1, 12)
 )
 CONSULTATIONS = (GP, SPECIALIST, VISIT)
+UCD_PRICE = 450.0  # invoiced price of a hospital drug unit (DCIR ER_UCD_F and PMSI)
 
 # trap flags of DCIR lines (bit mask)
 F_INFO71 = 1 << 0  # DPN_QLF = 71 information line
@@ -23,6 +24,8 @@ F_REG_DUPLICATE = 1 << 2  # erroneous duplicate, later cancelled
 F_REG_CANCEL = 1 << 3  # the cancelling line (negative quantity)
 F_SPURIOUS = 1 << 4  # spurious dispensing, later cancelled
 F_SPURIOUS_CANCEL = 1 << 5
+F_ARCHIVE_DUPLICATE = 1 << 6  # erroneous duplicate in a 2012 flux (archive table)
+F_ARCHIVE_CANCEL = 1 << 7  # its cancellation in a 2013 flux
 
 # ER_PRS_F line types: the base act, and complement lines in the same décompte
 PRS_BASE, PRS_FLAT_FEE, PRS_MAJORATION, PRS_FRANCHISE = range(4)
@@ -60,7 +63,17 @@ class Buffer:
         }
 
 
-_DEFAULTS = {"code": -1, "eta": -1, "episode": -1, "stay": -1, "dr": -1, "group": 0, "ucd": -1}
+_DEFAULTS = {
+    "code": -1,
+    "eta": -1,
+    "episode": -1,
+    "stay": -1,
+    "dr": -1,
+    "group": 0,
+    "ucd": -1,
+    "flux": -1,
+    "act": -1,
+}
 
 
 class CareLines(Buffer):
@@ -80,6 +93,8 @@ class CareLines(Buffer):
         "flags": np.int16,
         "group": np.int64,  # lines of a group > 0 form their own décompte
         "lag_extra": np.int8,  # months added to the flux lag
+        "flux": np.int32,  # forced flux month (months since 1970-01), -1: drawn
+        "act": np.int32,  # PMSI act row the line bills (private clinics), -1
     }
 
 
@@ -105,10 +120,6 @@ class Stays(Buffer):
 
 class StayActs(Buffer):
     dtypes: ClassVar[dict[str, type]] = {"stay": np.int32, "code": np.int32, "offset": np.int16}
-
-
-class StayDiagnoses(Buffer):
-    dtypes: ClassVar[dict[str, type]] = {"stay": np.int32, "code": np.int32}
 
 
 class Episodes(Buffer):
@@ -145,7 +156,6 @@ class AldRows(Buffer):
         "code": np.int32,  # IR_CIM_V index
         "etm": np.int16,  # IMB_ETM_NAT
         "module": np.int8,
-        "trap": np.bool_,
     }
 
 
@@ -154,7 +164,6 @@ class ChunkEvents:
     lines: CareLines = field(default_factory=CareLines)
     stays: Stays = field(default_factory=Stays)
     stay_acts: StayActs = field(default_factory=StayActs)
-    stay_das: StayDiagnoses = field(default_factory=StayDiagnoses)
     episodes: Episodes = field(default_factory=Episodes)
     conditions: Conditions = field(default_factory=Conditions)
     ald: AldRows = field(default_factory=AldRows)

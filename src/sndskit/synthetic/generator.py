@@ -28,7 +28,12 @@ from sndskit.store import read_manifest
 from sndskit.synthetic.chunk import generate_chunk
 from sndskit.synthetic.context import GenerationContext, build_context
 from sndskit.synthetic.definitions import module_definition
-from sndskit.synthetic.schema import DCIR_TABLES, PMSI_TABLES, REFERENTIAL_TABLES
+from sndskit.synthetic.schema import (
+    DCIR_TABLES,
+    PMSI_DRUG_TABLES,
+    PMSI_TABLES,
+    REFERENTIAL_TABLES,
+)
 from sndskit.synthetic.spec import GeneratorConfig
 from sndskit.synthetic.truth import SCHEMAS as TRUTH_SCHEMAS
 from sndskit.synthetic.writer import PartWriter
@@ -46,10 +51,6 @@ class GenerationReport:
     trap_rows: dict[str, int]
     seconds: float
     manifest: dict = field(repr=False)
-
-    @property
-    def dcir_rows(self) -> int:
-        return sum(n for t, n in self.rows.items() if t.startswith("ER_PRS_F"))
 
 
 def generate(
@@ -121,14 +122,19 @@ def _check_replaceable(out: Path) -> None:
 def expected_tables(ctx: GenerationContext) -> dict[str, pa.Schema]:
     """Every table a part writes (possibly empty): name → schema."""
     cfg = ctx.config
-    names: dict[str, pa.Schema] = {t: ctx.schemas[t] for t in REFERENTIAL_TABLES + DCIR_TABLES}
-    cutoff = cfg.dcir_archive_before
+    names: dict[str, pa.Schema] = {t: ctx.schemas[t] for t in REFERENTIAL_TABLES}
+    if cfg.writes_ben_archive:
+        names["IR_BEN_R_ARC"] = ctx.schemas["IR_BEN_R"]
+    cutoff = cfg.dcir_suffixed_before
+    if not cfg.dcir_yearly_tables:
+        names.update({t: ctx.schemas[t] for t in DCIR_TABLES})
     if cutoff is not None and cfg.start_year < cutoff:
+        # flux arrive up to 27 months after the end of the period
         for year in range(cfg.start_year, min(cutoff - 1, cfg.end_year + 3) + 1):
             for t in DCIR_TABLES:
                 names[f"{t}_{year}"] = ctx.schemas[t]
     for year in cfg.years:
-        for t in PMSI_TABLES:
+        for t in (*PMSI_TABLES, *(t for t in PMSI_DRUG_TABLES if t in ctx.schemas)):
             names[t.replace("aa", f"{year % 100:02d}")] = ctx.schemas[t]
     for name, schema in TRUTH_SCHEMAS.items():
         names[f"truth/{name}"] = schema
@@ -215,8 +221,8 @@ def run_part(
                 writer.write(name, table)
             for name, table in output.truth.items():
                 writer.write(f"truth/{name}", table)
-                if name.startswith("traps_") and table.num_rows:
-                    for item in pc.value_counts(table["trap"]).to_pylist():
+                if (name.startswith("traps_") or name == "deaths") and table.num_rows:
+                    for item in pc.value_counts(table["trap"].drop_null()).to_pylist():
                         key = f"{name.removeprefix('traps_')}.{item['values']}"
                         traps[key] = traps.get(key, 0) + item["counts"]
             del output

@@ -25,6 +25,7 @@ class BoxTable:
 
     cip13: list[str] = field(default_factory=list)
     cip7: list[str | None] = field(default_factory=list)
+    units: list[int] = field(default_factory=list)  # units (tablets, pens …) per box
     supply_days: list[float] = field(default_factory=list)
     drug: list[int] = field(default_factory=list)  # index in ``drug_ids``
     drug_ids: list[str] = field(default_factory=list)
@@ -46,6 +47,7 @@ class BoxTable:
             for k in range(len(boxes.cip13)):
                 self.cip13.append(boxes.cip13[k])
                 self.cip7.append(boxes.cip7[k])
+                self.units.append(boxes.units[k])
                 self.supply_days.append(boxes.supply_days[k])
                 self.drug.append(d)
             existing = [i for i, dd in enumerate(self.drug) if dd == d]

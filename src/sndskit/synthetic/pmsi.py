@@ -15,32 +15,34 @@ import pyarrow as pa
 
 from sndskit.errors import SndskitError
 from sndskit.synthetic.arrays import (
-    digits,
-    month_index,
-    month_start,
-    take_strings,
+    repeat_ranges,
     triangular_days,
-    yearmonth,
     years_of,
 )
 from sndskit.synthetic.context import GenerationContext
 from sndskit.synthetic.definitions import finess_duplicate_list
-from sndskit.synthetic.events import STAY_SESSION, ChunkEvents
+from sndskit.synthetic.events import ChunkEvents
 from sndskit.synthetic.modules.common import band_of
+from sndskit.synthetic.pmsi_tables import (
+    RET_BOOL_COLUMNS,
+    RET_SINCE_2013,
+    T_DUPLICATE,
+    T_ERROR_GHM,
+    T_INVALID_NIR,
+    T_RET,
+    T_RET_NULL,
+    T_SEJ_TYP_B,
+    build_pmsi_tables,
+)
 from sndskit.synthetic.population import Population
-from sndskit.synthetic.schema import build_table
 
-RET_BOOL_COLUMNS = ("NIR_RET", "SEX_RET", "SEJ_RET", "FHO_RET", "PMS_RET")
-RET_SINCE_2013 = ("COH_NAI_RET", "COH_SEX_RET")
-INVALID_NIR = ("xxxxxxxxxxxxxxxxx", "XXXXXXXXXXXXXXXXD", "XXXXXXXXXXXXXXXXS")
-# trap codes in the stays table
-T_NONE, T_DUPLICATE, T_ERROR_GHM, T_RET, T_INVALID_NIR, T_SEJ_TYP_B = range(6)
 TRAP_NAMES = {
     T_DUPLICATE: "duplicate_geographic_finess",
     T_ERROR_GHM: "error_ghm",
     T_RET: "ret_code",
     T_INVALID_NIR: "invalid_nir_ano",
     T_SEJ_TYP_B: "sej_typ_b",
+    T_RET_NULL: "ret_null",
 }
 
 
@@ -48,8 +50,7 @@ TRAP_NAMES = {
 class PmsiResult:
     tables: dict[str, pa.Table]  # physical name → table
     stays: dict[str, np.ndarray]  # final stays (with keys, traps), for truth and DCIR echoes
-    rsa: np.ndarray
-    eta: np.ndarray  # hospital index
+    acts: dict[str, np.ndarray]  # CCAM acts: stay (position in stays), code, offset (days)
 
 
 def build_pmsi(
@@ -95,8 +96,8 @@ def build_pmsi(
     s["rsa"] = rsa
     das_stay, das_code = _associated_diagnoses(ctx, rng, pop, s, conditions)
     act_rows = _acts(s, acts)
-    tables = _tables(ctx, rng, pop, s, das_stay, das_code, act_rows)
-    return PmsiResult(tables=tables, stays=s, rsa=rsa, eta=s["eta"])
+    tables = build_pmsi_tables(ctx, rng, pop, s, (das_stay, das_code), act_rows)
+    return PmsiResult(tables=tables, stays=s, acts=act_rows)
 
 
 # -- hospitals ---------------------------------------------------------------------------
@@ -168,6 +169,7 @@ def _plant_traps(ctx, rng, pop: Population, s, conditions) -> dict[str, np.ndarr
         (T_ERROR_GHM, traps.error_ghm),
         (T_RET, traps.ret_code),
         (T_INVALID_NIR, traps.invalid_nir_ano),
+        (T_RET_NULL, traps.ret_null),
     ):
         k = int(rng.binomial(n_true, rate)) if n_true else 0
         if k:
@@ -224,7 +226,7 @@ def _spurious(ctx, rng, pop: Population, conditions, k: int, trap: int) -> dict[
     dept = pop.department[person]
     eta = np.array(ctx.hospitals.by_department_public)[dept, rng.integers(0, 3, k)]
     ret = np.full(k, -1, dtype=np.int8)
-    if trap == T_RET:
+    if trap in (T_RET, T_RET_NULL):
         since_2013 = years_of(admission + los) >= 2013
         n_cols = np.where(
             since_2013, len(RET_BOOL_COLUMNS) + 1 + len(RET_SINCE_2013), len(RET_BOOL_COLUMNS) + 1
@@ -253,12 +255,6 @@ def _spurious(ctx, rng, pop: Population, conditions, k: int, trap: int) -> dict[
         "eta": eta.astype(np.int32),
         "site": np.full(k, -1, dtype=np.int32),
     }
-
-
-def ret_column_names(since_2013: bool) -> tuple[str, ...]:
-    """The *_RET columns a RET trap may set, in the order of the ``ret`` codes."""
-    names = (*RET_BOOL_COLUMNS, "NAI_RET")
-    return names + RET_SINCE_2013 if since_2013 else names
 
 
 # -- diagnoses and acts ------------------------------------------------------------------
@@ -300,185 +296,13 @@ def _acts(s, acts) -> dict[str, np.ndarray]:
     """Acts of the true stays, repeated for the trap copies of those stays."""
     src = np.where(s["of"] >= 0, s["id"][np.maximum(s["of"], 0)], s["id"])
     src = np.where(s["trap"] == T_SEJ_TYP_B, -1, src)  # the copy carries no act
-    position = {}
     order = np.argsort(acts["stay"], kind="stable")
     a_stay = acts["stay"][order]
-    rows_stay, rows_code, rows_offset = [], [], []
     valid = np.flatnonzero(src >= 0)
     lo = np.searchsorted(a_stay, src[valid], side="left")
     hi = np.searchsorted(a_stay, src[valid], side="right")
-    counts = hi - lo
-    owner = np.repeat(valid, counts)
-    base = np.repeat(lo, counts) + (
-        np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-    )
-    rows_stay.append(owner)
-    rows_code.append(acts["code"][order][base])
-    rows_offset.append(acts["offset"][order][base])
-    del position
-    stay = np.concatenate(rows_stay)
-    offset = np.minimum(np.concatenate(rows_offset), s["los"][stay])
-    return {"stay": stay, "code": np.concatenate(rows_code), "offset": offset}
-
-
-# -- tables ------------------------------------------------------------------------------
-def _tables(ctx, rng, pop: Population, s, das_stay, das_code, acts) -> dict[str, pa.Table]:
-    h = ctx.hospitals
-    n = len(s["person"])
-    discharge = s["admission"] + s["los"]
-    year = years_of(discharge)
-    eta_str = take_strings(h.finess, s["eta"])
-    rsa_str = digits(s["rsa"], 10)
-    icd = ctx.icd
-    person = s["person"]
-    age = pop.age(s["admission"], person)
-    dept = np.array(ctx.population.departments, dtype=object)[pop.department[person]]
-    bdi_dep = np.array([d[1:] if d[0] == "0" else d[:2] for d in dept], dtype=object)
-    session = s["kind"] == STAY_SESSION
-    sor_mod = np.where(s["died"], "9", np.where(rng.random(n) < 0.05, "7", "8"))
-    identity = pop.identity_on(person, s["admission"], rng)
-    psa = pop.nir_psa()
-    nir = psa.take(pa.array(identity.astype(np.int64)))
-    invalid = s["trap"] == T_INVALID_NIR
-    if invalid.any():
-        placeholder = np.array(INVALID_NIR, dtype=object)[rng.integers(0, 3, int(invalid.sum()))]
-        nir_np = np.array(nir.to_pylist(), dtype=object)
-        nir_np[invalid] = placeholder
-        nir = pa.array(nir_np, type=pa.string())
-    since_2013 = year >= 2013
-    n_das = np.bincount(das_stay, minlength=n)
-    n_act = np.bincount(acts["stay"], minlength=n)
-    two_um = (s["los"] >= 2) & (rng.random(n) < 0.15) & ~session
-    geo = np.where(s["site"] >= 0, s["site"], s["eta"])
-
-    b = {
-        "ETA_NUM": eta_str,
-        "RSA_NUM": rsa_str,
-        "DGN_PAL": take_strings(icd, s["dp"]),
-        "DGN_REL": take_strings(icd, s["dr"]),
-        "GRG_GHM": take_strings(ctx.ghm, s["ghm"]),
-        "SEJ_TYP": (np.full(n, "B", dtype=object), ~s["sej_b"]),
-        "ENT_MOD": np.full(n, "8", dtype=object),
-        "ENT_PRV": (np.full(n, "5", dtype=object), ~s["emergency"]),
-        "SOR_MOD": sor_mod.astype(object),
-        "SOR_DES": (np.full(n, "1", dtype=object), sor_mod != "7"),
-        "SEJ_NBJ": (s["los"].astype(np.int64), session),
-        "NBR_SEA": session.astype(np.int64),
-        "AGE_ANN": np.floor(age).astype(np.int64),
-        "AGE_JOU": (np.floor(age * 365.25).astype(np.int64), age >= 1),
-        "COD_SEX": pop.sex[person].astype(str).astype(object),
-        "BDI_DEP": bdi_dep,
-        "BDI_COD": np.array([d + "000" for d in bdi_dep], dtype=object),
-        "NBR_DGN": n_das.astype(np.int64),
-        "NBR_RUM": np.where(two_um, 2, 1).astype(np.int64),
-        "NBR_ACT": n_act.astype(np.int64),
-        "SOR_ANN": year.astype(np.int32),
-        "SOR_MOI": month_start(month_index(discharge)),
-        "TYP_GEN_RSA": np.zeros(n, dtype=np.int64),
-        "SEQ_RUM": np.ones(n, dtype=np.int64),
-    }
-    ret_true = {c: np.zeros(n, dtype=bool) for c in RET_BOOL_COLUMNS + RET_SINCE_2013}
-    nai_ret = np.full(n, "0", dtype=object)
-    for code, name in enumerate((*RET_BOOL_COLUMNS, "NAI_RET", *RET_SINCE_2013)):
-        sel = s["ret"] == code
-        if name == "NAI_RET":
-            nai_ret[sel] = "1"
-        else:
-            ret_true[name][sel] = True
-    c = {
-        "ETA_NUM": eta_str,
-        "RSA_NUM": rsa_str,
-        "NIR_ANO_17": nir,
-        "EXE_SOI_DTD": s["admission"],
-        "EXE_SOI_DTF": discharge,
-        "ENT_DAT": s["admission"],
-        "SOR_DAT": discharge,
-        "SOR_ANN": year.astype(np.int32),
-        "SOR_MOI": month_start(month_index(discharge)),
-        "EXE_SOI_AMD": yearmonth(s["admission"]),
-        "EXE_SOI_AMF": yearmonth(discharge),
-        "ENT_AM": yearmonth(s["admission"]),
-        "SOR_AM": yearmonth(discharge),
-        "NAI_RET": nai_ret,
-        "DAT_RET": np.full(n, "0", dtype=object),
-        "RNG_NAI": pop.id_rng[identity].astype(np.int64),
-        "RNG_BEN": digits(pop.id_rng[identity], 3),
-        "SEJ_NUM": (s["rsa"] % 100_000).astype(np.int64),
-        "ETA_NUM_RET": np.zeros(n, dtype=bool),
-    }
-    for name in RET_BOOL_COLUMNS:
-        c[name] = ret_true[name]
-    for name in RET_SINCE_2013:
-        c[name] = (ret_true[name], ~since_2013)
-    d = {
-        "ETA_NUM": eta_str.take(pa.array(das_stay)),
-        "RSA_NUM": rsa_str.take(pa.array(das_stay)),
-        "ASS_DGN": take_strings(icd, das_code),
-        "DGN_ASS_NUM": _rank_plus_one(das_stay),
-    }
-    a = {
-        "ETA_NUM": eta_str.take(pa.array(acts["stay"])),
-        "RSA_NUM": rsa_str.take(pa.array(acts["stay"])),
-        "CDC_ACT": take_strings(ctx.ccam, acts["code"]),
-        "ACV_ACT": np.full(len(acts["stay"]), "1", dtype=object),
-        "PHA_ACT": np.full(len(acts["stay"]), "0", dtype=object),
-        "NBR_EXE_ACT": np.ones(len(acts["stay"]), dtype=np.int64),
-        "ENT_DAT_DEL": acts["offset"].astype(np.int64),
-    }
-    um = _um_rows(s, two_um, das_stay, das_code, geo)
-    um_cols = {
-        "ETA_NUM": eta_str.take(pa.array(um["stay"])),
-        "RSA_NUM": rsa_str.take(pa.array(um["stay"])),
-        "UM_ORD_NUM": um["order"],
-        "DGN_PAL": take_strings(icd, um["dp"]),
-        "DGN_REL": take_strings(icd, um["dr"]),
-        "PAR_DUR_SEJ": um["los"],
-        "ETA_NUM_GEO": take_strings(h.finess, um["geo"]),
-        "DGN_ASS_NBR": np.zeros(len(um["stay"]), dtype=np.int64),
-    }
-    out: dict[str, pa.Table] = {}
-    for template, cols, owner in (
-        ("T_MCOaaB", b, None),
-        ("T_MCOaaC", c, None),
-        ("T_MCOaaD", d, das_stay),
-        ("T_MCOaaA", a, acts["stay"]),
-        ("T_MCOaaUM", um_cols, um["stay"]),
-    ):
-        rows_year = year if owner is None else year[owner]
-        table = build_table(ctx.schemas[template], cols, len(rows_year))
-        for y in ctx.years:
-            name = template.replace("aa", f"{y % 100:02d}")
-            out[name] = table.filter(pa.array(rows_year == y))
-    return out
-
-
-def _rank_plus_one(stay: np.ndarray) -> np.ndarray:
-    starts = np.ones(len(stay), dtype=bool)
-    starts[1:] = stay[1:] != stay[:-1]
-    idx = np.arange(len(stay))
-    return (idx - np.maximum.accumulate(np.where(starts, idx, 0)) + 1).astype(np.int64)
-
-
-def _um_rows(s, two_um, das_stay, das_code, geo) -> dict[str, np.ndarray]:
-    n = len(s["person"])
-    first_das = np.full(n, -1, dtype=np.int32)
-    if len(das_stay):
-        starts = np.ones(len(das_stay), dtype=bool)
-        starts[1:] = das_stay[1:] != das_stay[:-1]
-        first_das[das_stay[starts]] = das_code[starts]
-    idx = np.arange(n)
-    second = idx[two_um]
-    part1 = np.where(two_um, s["los"] // 2, s["los"]).astype(np.int64)
-    stay = np.concatenate([idx, second])
-    order = np.concatenate([np.ones(n, dtype=np.int64), np.full(len(second), 2, dtype=np.int64)])
-    dp2 = np.where(first_das[second] >= 0, first_das[second], s["dp"][second])
-    rows = {
-        "stay": stay,
-        "order": order,
-        "dp": np.concatenate([s["dp"], dp2]),
-        "dr": np.concatenate([s["dr"], np.full(len(second), -1, dtype=np.int32)]),
-        "los": np.concatenate([part1, (s["los"][second] - part1[second]).astype(np.int64)]),
-        "geo": np.concatenate([geo, geo[second]]),
-    }
-    sort = np.lexsort((rows["order"], rows["stay"]))
-    return {k: v[sort] for k, v in rows.items()}
+    owner, rank = repeat_ranges(hi - lo)
+    base = order[lo[owner] + rank]
+    stay = valid[owner]
+    offset = np.minimum(acts["offset"][base], s["los"][stay])
+    return {"stay": stay, "code": acts["code"][base], "offset": offset}

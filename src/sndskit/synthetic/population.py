@@ -53,6 +53,9 @@ class Population:
     main_identity: np.ndarray  # per person
     second_identity: np.ndarray  # per person, -1
     seed: int
+    c2s: np.ndarray | None = None  # complémentaire santé solidaire over the period
+    # BEN_DCD_DTE as IR_BEN_R and DCIR hold it (NO_DATE when not recorded): see deaths.py
+    recorded_death: np.ndarray | None = None
 
     def age(self, days: np.ndarray | int, persons: np.ndarray | None = None) -> np.ndarray:
         birth = self.birth if persons is None else self.birth[persons]
@@ -155,6 +158,9 @@ def generate_population(
     identities = _identities(first, n, twin_of, fictitious, multi, rng)
     death, cause = _background_deaths(ctx, rng, sex, birth)
     death[fictitious] = NO_DATE  # a fictitious identity is not a person: it does not die
+    band = np.clip(np.searchsorted(plan.c2s_bands, age_start, side="right") - 1, 0, None)
+    c2s = rng.random(n) < plan.c2s_share[band]
+    c2s[seconds] = c2s[pairs]
     return Population(
         n=n,
         first=first,
@@ -175,6 +181,7 @@ def generate_population(
         multi=multi,
         switch_day=switch_day,
         seed=ctx.config.seed,
+        c2s=c2s,
         **identities,
     )
 

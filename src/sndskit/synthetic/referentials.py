@@ -21,14 +21,16 @@ from sndskit.synthetic.arrays import (
 )
 from sndskit.synthetic.context import GenerationContext
 from sndskit.synthetic.population import CDI_CODES, KIND_DEFINITIVE, Population
+from sndskit.synthetic.spec import ARCHIVE_YEAR
 
-ALD_TRAP_ETM = (11, 12, 13)
+ARCHIVE_FROM = day(f"{ARCHIVE_YEAR}-01-01")  # IR_BEN_R_ARC: no care since this day
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 
 
 def build_ir_ben_r(
     ctx: GenerationContext, pop: Population, psa: pa.Array, idt: pa.Array
-) -> pa.Table:
+) -> dict[str, pa.Table]:
+    """IR_BEN_R, and IR_BEN_R_ARC for persons without care since 2013 (dead before)."""
     person = pop.id_person
     n = len(person)
     known = pop.nir_ano_known()[person]
@@ -36,7 +38,7 @@ def build_ir_ben_r(
     child = pop.age(ctx.start, person) < 18
     opener_keys = (person.astype(np.uint64) + np.uint64(pop.first)) * np.uint64(4) + np.uint64(2)
     opener = pc.if_else(pa.array(child), pseudonyms(pop.seed, opener_keys), nir_ano)
-    death = pop.death[person]
+    death = pop.recorded_death[person]
     dead = death < NO_DATE
     inserted = np.maximum(pop.birth[person], day("2006-01-01"))
     inserted = np.where(pop.id_kind == KIND_DEFINITIVE, pop.switch_day[person], inserted)
@@ -59,69 +61,32 @@ def build_ir_ben_r(
         "BEN_DTE_INS": inserted,
         "BEN_DTE_MAJ": np.full(n, ctx.end, dtype=np.int32),
     }
-    return _table(ctx, "IR_BEN_R", columns, n)
+    table = _table(ctx, "IR_BEN_R", columns, n)
+    if not ctx.config.writes_ben_archive:
+        return {"IR_BEN_R": table}
+    archived = pa.array(archived_identities(pop))
+    return {"IR_BEN_R": table.filter(pc.invert(archived)), "IR_BEN_R_ARC": table.filter(archived)}
 
 
-def build_ir_imb_r(
-    ctx: GenerationContext,
-    rng: np.random.Generator,
-    pop: Population,
-    ald: dict[str, np.ndarray],
-    psa: pa.Array,
-) -> tuple[pa.Table, dict[str, np.ndarray]]:
-    """ALD registrations, plus exonerations that are not ALD (trap ``ald_not_ald``)."""
-    keep = (ald["start"] <= ctx.end) & (ald["start"] < pop.death[ald["person"]])
-    rows = {k: v[keep] for k, v in ald.items()}
-    traps = ctx.config.traps
-    candidates = np.flatnonzero(~pop.fictitious)
-    k = int(rng.binomial(len(candidates), traps.ald_not_ald))
-    if k:
-        person = candidates[rng.integers(0, len(candidates), k)].astype(np.int32)
-        etm = np.array(ALD_TRAP_ETM, dtype=np.int16)[rng.integers(0, 3, k)]
-        code = np.empty(k, dtype=np.int32)
-        for e in ALD_TRAP_ETM:
-            sel = etm == e
-            code[sel] = ctx.non_ald[e].sample(rng, int(sel.sum()))
-        last = np.minimum(pop.death[person] - 1, ctx.end)
-        start = (last - rng.random(k) * 8 * 365.25).astype(np.int32)
-        trap_rows = {
-            "person": person,
-            "number": np.zeros(k, dtype=np.int16),
-            "start": start,
-            "end": np.where(rng.random(k) < 0.5, MISSING_DATE, start + 730).astype(np.int32),
-            "code": code,
-            "etm": etm,
-            "module": np.zeros(k, dtype=np.int8),
-            "trap": np.ones(k, dtype=bool),
-        }
-        rows = {key: np.concatenate([rows[key], trap_rows[key]]) for key in rows}
-    identity = pop.identity_on(rows["person"], rows["start"], rng)
-    n = len(identity)
-    columns = {
-        "BEN_NIR_PSA": psa.take(pa.array(identity.astype(np.int64))),
-        "BEN_RNG_GEM": pop.id_rng[identity].astype(np.int64),
-        "IMB_ALD_NUM": rows["number"].astype(np.int64),
-        "IMB_ALD_DTD": rows["start"],
-        "IMB_ALD_DTF": rows["end"],
-        "IMB_ETM_NAT": rows["etm"].astype(np.int64),
-        "MED_MTF_COD": take_strings(ctx.icd, rows["code"]),
-        "MED_NCL_IDT": np.full(n, "CIM10", dtype=object),
-        "INS_DTE": rows["start"] + 7,
-    }
-    rows["identity"] = identity
-    return _table(ctx, "IR_IMB_R", columns, n), rows
+def archived_identities(pop: Population) -> np.ndarray:
+    """Identities of persons without care since 2013: they died before (closed population)."""
+    return pop.death[pop.id_person] < ARCHIVE_FROM
 
 
 def build_ki_cci_r(
-    ctx: GenerationContext, rng: np.random.Generator, pop: Population, idt: pa.Array
-) -> tuple[pa.Table, np.ndarray]:
-    """One certificate per death in the period (real persons only)."""
-    dead = np.flatnonzero((pop.death <= ctx.end) & ~pop.fictitious)
+    ctx: GenerationContext,
+    rng: np.random.Generator,
+    pop: Population,
+    idt: pa.Array,
+    certified: np.ndarray,
+) -> pa.Table:
+    """One certificate per ``certified`` death (per person) in the period."""
+    cause_of = np.flatnonzero((pop.death <= ctx.end) & ~pop.fictitious)
+    missing = pop.death_cause[cause_of] < 0
+    pop.death_cause[cause_of[missing]] = ctx.background_cause.sample(rng, int(missing.sum()))
+    dead = np.flatnonzero(certified)
     n = len(dead)
-    cause = pop.death_cause[dead].copy()
-    missing = cause < 0
-    cause[missing] = ctx.background_cause.sample(rng, int(missing.sum()))
-    pop.death_cause[dead] = cause
+    cause = pop.death_cause[dead]
     death = pop.death[dead]
     age = pop.age(death, dead)
     place = np.where(pop.died_in_hospital[dead], 2, np.where(age >= 85, 4, 1))
@@ -151,7 +116,7 @@ def build_ki_cci_r(
         "CER_VER_NUM": np.where(year >= 2018, 2, 1).astype(np.int64),
         "TRT_STA_COD": np.ones(n, dtype=np.int64),
     }
-    return _table(ctx, "KI_CCI_R", columns, n), dead
+    return _table(ctx, "KI_CCI_R", columns, n)
 
 
 def _hex_ids(seed: int, values: np.ndarray) -> pa.StringArray:

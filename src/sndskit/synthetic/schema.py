@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sndskit.catalog import Catalog, TableInfo
-from sndskit.engines.occurrences import FLUX_KEYS
+from sndskit.snds.facts import FLUX_KEYS
 
 ARROW_TYPES: dict[str, pa.DataType] = {
     "string": pa.string(),
@@ -44,6 +44,9 @@ ARROW_TYPES: dict[str, pa.DataType] = {
 DCIR_TABLES = ("ER_PRS_F", "ER_PHA_F", "ER_BIO_F", "ER_CAM_F", "ER_ETE_F", "ER_UCD_F")
 PMSI_TABLES = ("T_MCOaaB", "T_MCOaaC", "T_MCOaaD", "T_MCOaaA", "T_MCOaaUM")
 REFERENTIAL_TABLES = ("IR_BEN_R", "IR_IMB_R", "KI_CCI_R")
+# hospital drugs billed on top of the stay (public: MED, private clinics: FH), written
+# when the store's catalogue describes them (the built-in sample does not)
+PMSI_DRUG_TABLES = ("T_MCOaaMED", "T_MCOaaFH")
 ALL_TEMPLATES = REFERENTIAL_TABLES + DCIR_TABLES + PMSI_TABLES
 
 DCIR_KEYS = FLUX_KEYS  # the 9 keys joining DCIR details to ER_PRS_F (primer §3)
@@ -68,10 +71,25 @@ class TableSchemas:
 
     @classmethod
     def from_catalog(cls, catalog: Catalog) -> TableSchemas:
-        return cls({name: arrow_schema(catalog.get_table(name)) for name in ALL_TEMPLATES})
+        schemas = {name: arrow_schema(catalog.get_table(name)) for name in ALL_TEMPLATES}
+        described = {t.name for t in catalog.list_tables()}
+        schemas.update(
+            {t: arrow_schema(catalog.get_table(t)) for t in PMSI_DRUG_TABLES if t in described}
+        )
+        return cls(schemas)
+
+    def __contains__(self, template: str) -> bool:
+        return template in self.schemas
 
     def __getitem__(self, template: str) -> pa.Schema:
         return self.schemas[template]
+
+    def with_type(self, template: str, column: str, typ: pa.DataType) -> TableSchemas:
+        """A copy where ``template.column`` has the Arrow type ``typ``."""
+        schema = self.schemas[template]
+        i = schema.get_field_index(column)
+        changed = schema.set(i, pa.field(column, typ)) if i >= 0 else schema
+        return TableSchemas({**self.schemas, template: changed})
 
 
 def build_table(schema: pa.Schema, columns: dict[str, object], n: int) -> pa.Table:

@@ -36,6 +36,7 @@ MAX_AUTO_PARTS = 16
 MAX_CHUNKS = 10_000  # FLX_EMT_ORD (4 digits) and RSA_NUM (10 digits) carry the chunk number
 FIRST_YEAR = 2006  # DCIR ↔ PMSI linkage through the pseudonym works from 2006
 LAST_YEAR = 2035
+ARCHIVE_YEAR = 2013  # IR_BEN_R_ARC: beneficiaries without care since 2013
 
 
 class _Strict(BaseModel):
@@ -129,7 +130,8 @@ class TrapRates(_Strict):
         ge=0,
         le=0.2,
         description="per person under 20: probability of being one of a same-sex twin pair "
-        "sharing BEN_NIR_PSA (told apart by BEN_RNG_GEM 1 and 2)",
+        "sharing BEN_NIR_PSA (told apart by BEN_RNG_GEM 1 and 2) and the PMSI pseudonym "
+        "NIR_ANO_17",
     )
     multiple_nir: float = Field(
         0.03,
@@ -151,6 +153,55 @@ class TrapRates(_Strict):
         le=0.2,
         description="per person: an IR_IMB_R exoneration that is not an ALD "
         "(IMB_ETM_NAT 11, 12 or 13: work accident, occupational disease, invalidity)",
+    )
+    ald_other_exonerating: float = Field(
+        0.1,
+        ge=0,
+        le=1,
+        description="per disease-module ALD registration: registered under the other "
+        "exonerating motives, IMB_ETM_NAT 43 (off-list condition) or 45 (polypathology), "
+        "IMB_ALD_NUM 99, instead of 41",
+    )
+    ald_non_exonerating: float = Field(
+        0.1,
+        ge=0,
+        le=1,
+        description="per disease-module case without an ALD: an IR_IMB_R row with the "
+        "condition's code under a non-exonerating motive (IMB_ETM_NAT 47, 55 or 21)",
+    )
+    ald_end_null: float = Field(
+        0.3,
+        ge=0,
+        le=1,
+        description="per open-ended ALD registration: IMB_ALD_DTF NULL instead of 1600-01-01",
+    )
+    death_not_in_ir_ben_r: float = Field(
+        0.05,
+        ge=0,
+        le=1,
+        description="per death: IR_BEN_R.BEN_DCD_DTE (and the DCIR copy) left at 1600-01-01; "
+        "the death is still in KI_CCI_R (only there when out of hospital)",
+    )
+    death_only_in_pmsi: float = Field(
+        0.2,
+        ge=0,
+        le=1,
+        description="per in-hospital death: neither BEN_DCD_DTE nor KI_CCI_R, only the "
+        "stay's SOR_MOD = 9",
+    )
+    archive_cancellation: float = Field(
+        0.05,
+        ge=0,
+        le=1,
+        description="per true drug line of January-November 2012: an erroneous duplicate "
+        "in a 2012 flux (archive table ER_PHA_F_2012) cancelled in a 2013 flux (ER_PHA_F)",
+    )
+    private_act_in_dcir: float = Field(
+        0.9,
+        ge=0,
+        le=1,
+        description="per CCAM act of a private-clinic stay: also billed in DCIR (ER_CAM_F) "
+        "on the act date, stay entry + ENT_DAT_DEL (one act, two sources)",
     )
     # -- PMSI --------------------------------------------------------------------------
     duplicate_institution_share: float = Field(
@@ -186,6 +237,14 @@ class TrapRates(_Strict):
         description="per true stay: an inter-establishment service copy (SEJ_TYP = 'B') in "
         "another hospital",
     )
+    ret_null: float = Field(
+        0.0,
+        ge=0,
+        le=0.2,
+        description="per true stay: an extra stay with one linkage return code NULL "
+        "(invalid: only '0' is valid); off by default until the cohort engine treats NULL "
+        "as invalid (issue #11), e.g. 0.002",
+    )
 
 
 class GeneratorConfig(_Strict):
@@ -220,6 +279,21 @@ class GeneratorConfig(_Strict):
         le=LAST_YEAR + 3,
         description="flux years before this one go to archive tables ER_PRS_F_AAAA …; "
         "None writes every flux year to ER_PRS_F",
+    )
+    dcir_yearly_tables: bool = Field(
+        False,
+        description="HDH project extract layout: DCIR as one table per flux year "
+        "(ER_PRS_F_2019, ER_PHA_F_2020, …) for every year, instead of ER_PRS_F",
+    )
+    nabm_as_integer: bool = Field(
+        False,
+        description="write ER_BIO_F.BIO_PRS_IDE as an integer column, as the official "
+        "schema types it: NABM codes below 1000 lose their zero padding (0592 → 592)",
+    )
+    archive_beneficiaries: bool = Field(
+        True,
+        description="persons without care since 2013 (dead before 2013) are in "
+        "IR_BEN_R_ARC only, not in IR_BEN_R",
     )
     finess_duplicates_all_years: bool = Field(
         False,
@@ -266,6 +340,20 @@ class GeneratorConfig(_Strict):
         return list(range(self.start_year, self.end_year + 1))
 
     @property
+    def writes_ben_archive(self) -> bool:
+        """Whether IR_BEN_R_ARC is written (its persons died before 2013)."""
+        return self.archive_beneficiaries and self.start_year < ARCHIVE_YEAR
+
+    @property
+    def dcir_suffixed_before(self) -> int | None:
+        """Flux years before this one are written to ``TEMPLATE_AAAA`` tables (None: none).
+
+        The archive tables before ``dcir_archive_before``, or every year with
+        ``dcir_yearly_tables`` (HDH project extracts).
+        """
+        return LAST_YEAR + 10 if self.dcir_yearly_tables else self.dcir_archive_before
+
+    @property
     def effective_part_size(self) -> int:
         """Persons per part: ``part_size``, or whole chunks splitting the population in 16.
 
@@ -276,6 +364,91 @@ class GeneratorConfig(_Strict):
             return self.part_size
         chunks = -(-self.patients // self.chunk_size)
         return -(-chunks // MAX_AUTO_PARTS) * self.chunk_size
+
+
+# where the truth of each trap and layout option is written (``DIR/truth/<name>``)
+TRAP_TRUTH: dict[str, str] = {
+    **dict.fromkeys(
+        (
+            "regularisation",
+            "cancelled_dispensing",
+            "information_line",
+            "ete_ind_taa",
+            "flat_fee",
+            "majoration",
+            "franchise",
+            "late_flux",
+            "missing_date",
+            "cip7_only",
+            "archive_cancellation",
+        ),
+        "traps_dcir",
+    ),
+    **dict.fromkeys(("fictitious_nir", "multiple_nir", "unknown_nir_ano"), "traps_persons"),
+    "twins": "traps_persons (twin), traps_pmsi (twin_shared_pseudonym)",
+    "ald_not_ald": "traps_ald, ald",
+    "ald_non_exonerating": "traps_ald, ald",
+    "ald_other_exonerating": "ald, ald_in_force",
+    "ald_end_null": "ald (end_coding), ald_in_force",
+    "death_not_in_ir_ben_r": "deaths",
+    "death_only_in_pmsi": "deaths",
+    "private_act_in_dcir": "procedures (sources = PMSI+DCIR)",
+    **dict.fromkeys(
+        (
+            "duplicate_institution_share",
+            "error_ghm",
+            "ret_code",
+            "invalid_nir_ano",
+            "sej_typ_b",
+            "ret_null",
+        ),
+        "traps_pmsi",
+    ),
+}
+LAYOUT_OPTIONS: dict[str, str] = {
+    "dcir_archive_before": "dispensings, biology, procedures (table_name)",
+    "dcir_yearly_tables": "dispensings, biology, procedures (table_name)",
+    "nabm_as_integer": "biology (code keeps its zero padding)",
+    "archive_beneficiaries": "traps_persons (archive_only)",
+    "finess_duplicates_all_years": "traps_pmsi",
+}
+
+
+def list_traps(lang: Literal["fr", "en"] = "fr") -> list[dict[str, Any]]:
+    """Every trap rate and layout option: parameter, default, kind, truth file, meaning.
+
+    >>> rows = list_traps("en")
+    >>> next(r for r in rows if r["parameter"] == "nabm_as_integer")["kind"]
+    'layout'
+    """
+    from sndskit.synthetic.definitions import trap_descriptions_fr
+
+    rows = [
+        {
+            "parameter": f"traps.{name}",
+            "default": field.default,
+            "kind": "rate",
+            "truth": TRAP_TRUTH[name],
+            "meaning": field.description,
+        }
+        for name, field in TrapRates.model_fields.items()
+    ]
+    fields = GeneratorConfig.model_fields
+    rows += [
+        {
+            "parameter": name,
+            "default": fields[name].default,
+            "kind": "layout",
+            "truth": truth,
+            "meaning": fields[name].description,
+        }
+        for name, truth in LAYOUT_OPTIONS.items()
+    ]
+    if lang == "fr":
+        french = trap_descriptions_fr()
+        for row in rows:
+            row["meaning"] = french[row["parameter"]]
+    return rows
 
 
 def _allowed_for(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str] | None:

@@ -13,6 +13,7 @@ import pyarrow as pa
 from sndskit.synthetic.arrays import MISSING_DATE, NO_DATE, take_strings
 from sndskit.synthetic.context import GenerationContext
 from sndskit.synthetic.population import CDI_CODES, Population
+from sndskit.synthetic.referentials import archived_identities
 
 KEYS_DCIR = [
     ("FLX_DIS_DTD", pa.date32()),
@@ -37,6 +38,8 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("death_from", pa.string()),
             ("died_in_hospital", pa.bool_()),
             ("department", pa.string()),
+            ("region", pa.string()),
+            ("c2s", pa.bool_()),
             ("fictitious", pa.bool_()),
             ("twin_of", pa.string()),
             ("identities", pa.int8()),
@@ -89,6 +92,8 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("atc", pa.string()),
             ("code", pa.string()),
             ("quantity", pa.int64()),
+            ("units_per_box", pa.int64()),
+            ("days_supply", pa.float64()),
             ("table_name", pa.string()),
             *KEYS_DCIR,
             ("detail_ord", pa.int64()),
@@ -139,6 +144,99 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("BEN_RNG_GEM", pa.int64()),
             ("BEN_IDT_ANO", pa.string()),
             ("detail", pa.string()),
+        ]
+    ),
+    "ald": pa.schema(
+        [
+            ("BEN_IDT_ANO", pa.string()),
+            ("BEN_NIR_PSA", pa.string()),
+            ("BEN_RNG_GEM", pa.int64()),
+            ("condition", pa.string()),
+            ("MED_MTF_COD", pa.string()),
+            ("IMB_ALD_NUM", pa.int64()),
+            ("IMB_ETM_NAT", pa.int64()),
+            ("exonerating", pa.bool_()),
+            ("start_date", pa.date32()),
+            ("end_date", pa.date32()),
+            ("end_coding", pa.string()),
+            ("trap", pa.string()),
+        ]
+    ),
+    "ald_in_force": pa.schema(
+        [
+            ("BEN_IDT_ANO", pa.string()),
+            ("condition", pa.string()),
+            ("year", pa.int32()),
+            ("MED_MTF_COD", pa.string()),
+            ("start_date", pa.date32()),
+            ("end_date", pa.date32()),
+        ]
+    ),
+    "deaths": pa.schema(
+        [
+            ("BEN_IDT_ANO", pa.string()),
+            ("death_date", pa.date32()),
+            ("in_ir_ben_r", pa.bool_()),
+            ("in_pmsi", pa.bool_()),
+            ("in_ki_cci_r", pa.bool_()),
+            ("sources", pa.string()),
+            ("trap", pa.string()),
+        ]
+    ),
+    "biology": pa.schema(
+        [
+            ("BEN_IDT_ANO", pa.string()),
+            ("BEN_NIR_PSA", pa.string()),
+            ("BEN_RNG_GEM", pa.int64()),
+            ("date", pa.date32()),
+            ("condition", pa.string()),
+            ("code", pa.string()),
+            ("quantity", pa.int64()),
+            ("table_name", pa.string()),
+            *KEYS_DCIR,
+            ("detail_ord", pa.int64()),
+        ]
+    ),
+    "procedures": pa.schema(
+        [
+            ("BEN_IDT_ANO", pa.string()),
+            ("date", pa.date32()),
+            ("code", pa.string()),
+            ("condition", pa.string()),
+            ("sources", pa.string()),
+            ("pmsi_table", pa.string()),
+            ("ETA_NUM", pa.string()),
+            ("RSA_NUM", pa.string()),
+            ("ENT_DAT_DEL", pa.int64()),
+            ("table_name", pa.string()),
+            *KEYS_DCIR,
+            ("detail_ord", pa.int64()),
+        ]
+    ),
+    "consultations": pa.schema(
+        [
+            ("BEN_IDT_ANO", pa.string()),
+            ("date", pa.date32()),
+            ("condition", pa.string()),
+            ("kind", pa.string()),
+            ("PRS_NAT_REF", pa.int64()),
+            ("PSE_SPE_COD", pa.int64()),
+            ("table_name", pa.string()),
+            *KEYS_DCIR,
+        ]
+    ),
+    "hospital_drugs": pa.schema(
+        [
+            ("BEN_IDT_ANO", pa.string()),
+            ("date", pa.date32()),
+            ("condition", pa.string()),
+            ("code", pa.string()),
+            ("quantity", pa.int64()),
+            ("sector", pa.string()),
+            ("sources", pa.string()),
+            ("pmsi_table", pa.string()),
+            ("ETA_NUM", pa.string()),
+            ("RSA_NUM", pa.string()),
         ]
     ),
     "traps_ald": pa.schema(
@@ -208,6 +306,10 @@ def persons_table(ctx: GenerationContext, pop: Population, idt: pa.Array) -> pa.
             "death_from": (module_names(ctx)[pop.death_module], alive),
             "died_in_hospital": pop.died_in_hospital,
             "department": take_strings(ctx.population.departments, pop.department),
+            "region": pa.array(ctx.population.regions, type=pa.string()).take(
+                pa.array(pop.department.astype(np.int32))
+            ),
+            "c2s": pop.c2s,
             "fictitious": pop.fictitious,
             "twin_of": idt.take(pa.array(np.maximum(twin, 0).astype(np.int64), mask=twin < 0)),
             "identities": counts.astype(np.int8),
@@ -240,11 +342,17 @@ def identities_table(
     )
 
 
-def person_traps_table(pop: Population, psa: pa.Array, idt: pa.Array) -> pa.Table:
+def person_traps_table(
+    ctx: GenerationContext, pop: Population, psa: pa.Array, idt: pa.Array
+) -> pa.Table:
     ident = np.arange(len(pop.id_person))
     person = pop.id_person
+    archived = (
+        archived_identities(pop) if ctx.config.writes_ben_archive else np.zeros(len(ident), bool)
+    )
     parts = []
     for trap, mask, detail in (
+        ("archive_only", archived, "in IR_BEN_R_ARC only: no care since 2013"),
         ("twin", pop.twin_of[person] >= 0, "same BEN_NIR_PSA as the twin, BEN_RNG_GEM differs"),
         ("multiple_nir", pop.multi[person] > 0, "one of several BEN_NIR_PSA of the person"),
         ("fictitious_nir", pop.fictitious[person], "fictitious BEN_CDI_NIR: not a real person"),

@@ -1,0 +1,162 @@
+"""Run an algorithm: each of its cohorts through the cohort engine, then one row per person.
+
+``OUT/persons.parquet`` (person_id, index_date, cohorts: the specs the person met),
+``OUT/counts.csv`` (persons by index year and sex, masked), ``OUT/manifest.json``
+(algorithm id, version, fingerprint, and each cohort's manifest), ``OUT/cohorts/<spec>/``
+(each cohort run's own outputs). The folder is built aside and swapped in when complete.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from sndskit import __version__
+from sndskit.algorithms.disclosure import DEFAULT_THRESHOLD, mask_table, render_count
+from sndskit.algorithms.folder import Algorithm
+from sndskit.cohorts.runner import run_cohort
+from sndskit.cohorts.spec import CohortSpec, Period
+from sndskit.engines.datasource import DataFolder
+from sndskit.errors import SndskitError
+from sndskit.io import replace_directory
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class AlgorithmRun:
+    out: Path
+    persons: dict[str, dict[str, Any]]  # person_id → {index_date, cohorts}
+    counts: list[dict[str, Any]]  # masked
+    attrition: dict[str, list[dict[str, Any]]]  # spec → masked attrition of the cohort run
+    manifest: dict[str, Any]
+
+
+def shift_period(spec: CohortSpec, start: date | None, end: date | None) -> CohortSpec:
+    """The spec with its period moved so that it ends on ``end`` (or starts on ``start``),
+    keeping its length: a one-year rule stays one year, an N-1..N rule stays two."""
+    if start is None and end is None:
+        return spec
+    length = spec.period.end - spec.period.start
+    if end is None:
+        end = start + length
+    elif start is None:
+        start = end - length
+    if end < start:
+        raise SndskitError(f"end {end} is before start {start}", field="end")
+    return spec.model_copy(update={"period": Period(start=start, end=end)})
+
+
+def run_algorithm(
+    algorithm: Algorithm,
+    data: DataFolder,
+    out: Path,
+    *,
+    engine: str = "duckdb",
+    threshold: int = DEFAULT_THRESHOLD,
+    end: date | None = None,
+    progress: Progress | None = None,
+    spark_master: str | None = None,
+) -> AlgorithmRun:
+    """Run every cohort of ``algorithm`` on ``data`` and combine them per person.
+
+    ``end`` moves every cohort's period so that it ends on that day (same length).
+    """
+    out = Path(out)
+    staging = out.with_name(f".{out.name}.algorithm-staging")
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
+    persons: dict[str, dict[str, Any]] = {}
+    attrition, manifests = {}, {}
+    try:
+        for i, (name, spec) in enumerate(algorithm.cohorts.items(), start=1):
+            if progress:
+                progress(f"cohort {name}", i - 1, len(algorithm.cohorts))
+            spec = shift_period(spec, None, end)
+            target = staging / "cohorts" / Path(name).stem
+            result = run_cohort(
+                spec,
+                data,
+                target,
+                codelists=algorithm.codelists_of(name),
+                engine=engine,
+                threshold=threshold,
+                spark_master=spark_master,
+            )
+            attrition[name], manifests[name] = result.attrition, result.manifest
+            for row in pq.read_table(target / "cohort.parquet").to_pylist():
+                entry = persons.setdefault(
+                    row["person_id"], {"index_date": row["index_date"], "cohorts": set()}
+                )
+                entry["index_date"] = min(entry["index_date"], row["index_date"])
+                entry["cohorts"].add(name)
+        _write_persons(persons, staging / "persons.parquet")
+        counts = _counts(persons, threshold)
+        (staging / "counts.csv").write_text(_csv(counts, threshold), encoding="utf-8")
+        manifest = {
+            "sndskit_version": __version__,
+            "algorithm": algorithm.id,
+            "version": algorithm.meta.version,
+            "fingerprint": algorithm.fingerprint(),
+            "engine": engine,
+            "privacy_threshold": threshold,
+            "period_end": end.isoformat() if end else None,
+            "cohorts": manifests,
+        }
+        (staging / "manifest.json").write_text(
+            json.dumps(manifest, indent=2, ensure_ascii=False, default=str) + "\n",
+            encoding="utf-8",
+        )
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    replace_directory(staging, out)
+    return AlgorithmRun(out, persons, counts, attrition, manifest)
+
+
+def _write_persons(persons: dict[str, dict[str, Any]], path: Path) -> None:
+    ids = sorted(persons)
+    table = pa.table(
+        {
+            "person_id": pa.array(ids, pa.string()),
+            "index_date": pa.array([persons[p]["index_date"] for p in ids], pa.date32()),
+            "cohorts": pa.array(
+                [sorted(persons[p]["cohorts"]) for p in ids], pa.list_(pa.string())
+            ),
+        }
+    )
+    pq.write_table(table, path)
+
+
+def _counts(persons: dict[str, dict[str, Any]], threshold: int) -> list[dict]:
+    """Persons by index year and cohort combination (masked; margins: year, combination
+    and the grand total)."""
+    cells: dict[tuple[int, str], int] = {}
+    for entry in persons.values():
+        key = (entry["index_date"].year, "+".join(sorted(entry["cohorts"])))
+        cells[key] = cells.get(key, 0) + 1
+    rows = [{"year": y, "cohorts": c, "persons": n} for (y, c), n in sorted(cells.items())]
+    margins = [[], ["year"], ["cohorts"]]
+    return mask_table(rows, persons="persons", margins=margins, threshold=threshold)
+
+
+def _csv(rows: list[dict[str, Any]], threshold: int) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["year", "cohorts", "persons"])
+    for row in rows:
+        writer.writerow(
+            [row["year"], row["cohorts"], render_count(row["persons"], row["masked"], threshold)]
+        )
+    return buffer.getvalue()

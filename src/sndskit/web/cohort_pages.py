@@ -1,0 +1,163 @@
+"""Cohort builder: a form writing the YAML, the French method text and the SQL per dialect
+updating as you edit; runs on an allowed data folder in the background with progress; the
+masked attrition flowchart, counts, incidence and prevalence, and their figures.
+Person-level results never reach a page."""
+
+from __future__ import annotations
+
+import threading
+import time
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import FileResponse
+
+from sndskit.codelists.model import Codelist
+from sndskit.cohorts.compiler import DIALECTS
+from sndskit.cohorts.describe import describe_cohort
+from sndskit.cohorts.figures import plot_attrition, plot_rates
+from sndskit.cohorts.runner import plan_cohort, resolve_codelists, run_cohort
+from sndskit.cohorts.spec import SOURCE_VOCABULARIES, CohortSpec
+from sndskit.cohorts.stats import summarise_rates
+from sndskit.errors import SndskitError
+from sndskit.specs import load_spec
+from sndskit.web.codelist_pages import library_names
+from sndskit.web.cohort_forms import N_EVENTS, N_EXCLUSIONS, form_values, spec_from_form
+from sndskit.web.jobs import Job
+from sndskit.web.pages import check_choice, redirect, render, settings_of, with_store
+from sndskit.web.security import check_csrf
+
+router = APIRouter(prefix="/cohorts")
+FIGURES = ("attrition", "rates")
+_FIGURES_LOCK = threading.Lock()
+
+
+def _examples_dir() -> Path:
+    return Path(str(resources.files("sndskit") / "resources" / "cohorts" / "examples"))
+
+
+def example_names() -> list[str]:
+    return sorted(p.stem for p in _examples_dir().glob("*.yaml"))
+
+
+def codelist_refs(request: Request) -> list[str]:
+    """What an event may name: a curated list, or a list frozen in the builder (``.json``)."""
+    saved = [f"{name}.json" for name in settings_of(request).saved_codelists()]
+    return [*library_names(), *saved]
+
+
+def _codelists(request: Request, spec: CohortSpec) -> dict[str, Codelist]:
+    """The spec's code lists; only names offered by the form are read (no client path)."""
+    allowed = codelist_refs(request)
+    for event in spec.all_events():
+        if event.codelist:
+            check_choice(event.codelist, allowed, "codelist")
+    settings = settings_of(request)
+    return with_store(
+        resolve_codelists, spec, settings.workspace / "codelists", store=settings.store
+    )
+
+
+@router.get("")
+def builder_page(request: Request, example: str = "t2d_treated"):
+    spec = load_spec(
+        _examples_dir() / f"{check_choice(example, example_names(), 'example')}.yaml", CohortSpec
+    )
+    jobs = request.app.state.jobs.all()
+    return render(
+        request,
+        "cohort_builder.html",
+        examples=example_names(),
+        example=example,
+        sources=list(SOURCE_VOCABULARIES),
+        refs=codelist_refs(request),
+        dialects=DIALECTS,
+        data_names=list(settings_of(request).data_dirs),
+        n_events=N_EVENTS,
+        n_exclusions=N_EXCLUSIONS,
+        jobs=jobs,
+        **form_values(spec),
+    )
+
+
+@router.post("/preview", dependencies=[Depends(check_csrf)])
+async def preview(request: Request):
+    """The YAML, the French method text and the SQL of the form as it stands."""
+    form = await request.form()
+    context: dict[str, Any] = {"error": None, "yaml": "", "method": "", "sql": ""}
+    dialect = form.get("dialect", "duckdb")
+    try:
+        check_choice(dialect, DIALECTS, "dialect")
+        spec, context["yaml"] = spec_from_form(form)
+        context["method"] = describe_cohort(spec)
+        context["sql"] = plan_cohort(spec, _codelists(request, spec)).to_sql(dialect)
+    except SndskitError as exc:
+        context["error"] = exc.render()
+    return render(request, "cohort_preview.html", dialect=dialect, **context)
+
+
+@router.post("/run", dependencies=[Depends(check_csrf)])
+async def run(request: Request):
+    """Start the run in the background and go to its page (which polls its progress)."""
+    form = await request.form()
+    settings = settings_of(request)
+    spec, _ = spec_from_form(form)
+    data = settings.open_data(str(form.get("data", "")))
+    codelists = _codelists(request, spec)
+    out = settings.run_path(f"{spec.name}-{time.strftime('%Y%m%d-%H%M%S')}")
+
+    def work(job: Job) -> dict[str, Any]:
+        result = run_cohort(
+            spec,
+            data,
+            out,
+            codelists=codelists,
+            threshold=settings.threshold,
+            progress=job.progress,
+        )
+        job.progress("rates", 1, 1)
+        rates = summarise_rates(
+            out,
+            data,
+            first_year=spec.period.start.year,
+            last_year=spec.period.end.year,
+            threshold=settings.threshold,
+        )
+        with _FIGURES_LOCK:  # pyplot keeps global state
+            plot_attrition(out / "attrition.csv", out / "attrition.png", spec.name)
+            plot_rates(rates, out / "rates.png", spec.name)
+        # Only masked aggregates are kept for the page: never the person-level table.
+        return {
+            "attrition": result.attrition,
+            "counts": result.counts,
+            "rates": [r for r in rates if r["age_band"] != "unknown"],
+            "name": spec.name,
+            "out": out,
+        }
+
+    job = request.app.state.jobs.start(spec.name, work)
+    return redirect(request, f"/cohorts/runs/{job.id}")
+
+
+@router.get("/runs/{job_id}")
+def run_page(request: Request, job_id: str):
+    job = request.app.state.jobs.get(job_id)
+    return render(request, "cohort_run.html", job=job)
+
+
+@router.get("/runs/{job_id}/{figure}.png")
+def run_figure(request: Request, job_id: str, figure: str):
+    """The run's attrition or rates figure (drawn from masked aggregates only)."""
+    job = request.app.state.jobs.get(job_id)
+    check_choice(figure, FIGURES, "figure")
+    if not job.finished or job.error:
+        raise SndskitError("the run has no figure yet", field="run")
+    return FileResponse(job.result["out"] / f"{figure}.png", media_type="image/png")
+
+
+@router.get("/runs/{job_id}/status")
+def run_status(request: Request, job_id: str):
+    job = request.app.state.jobs.get(job_id)
+    return render(request, "cohort_status.html", job=job)
