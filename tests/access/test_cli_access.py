@@ -22,10 +22,15 @@ def _run(home, *args, code=0):
 def test_edb_and_dossier_commands_write_their_files(store_home, tmp_path):
     _run(store_home, "access", "edb", STUDY, "--out", tmp_path, "--lang", "en")
     assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "codelists",
         "edb.html",
         "edb.md",
         "edb.xlsx",
         "edb_variables.csv",
+    ]
+    assert sorted(p.name for p in (tmp_path / "codelists").iterdir()) == [
+        "acute_coronary_syndrome.csv",
+        "t2d_drugs.csv",
     ]
     assert (tmp_path / "edb.md").read_text(encoding="utf-8").startswith("# Expression of needs")
     _run(store_home, "access", "dossier", STUDY, "--out", tmp_path / "d")

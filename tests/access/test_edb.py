@@ -45,8 +45,9 @@ def test_components_tables_and_years_of_the_example_match_the_hand_computation(s
     for name in ("ER_PRS_F", "ER_PHA_F", "ER_ETE_F"):
         assert edb.tables[name].flux == (date(2020, 1, 1), date(2024, 6, 30))
     # PMSI is filed by discharge year: stays of 2020-2022 are in the 2020-2023 tables; the
-    # analysis variables of T_MCOaaB follow up to 2023-12-31, hence discharge years to 2024.
-    assert edb.tables["T_MCOaaC"].years == {2020, 2021, 2022, 2023}
+    # analysis variables of T_MCOaaB follow up to 2023-12-31, hence discharge years to 2024,
+    # and the 2024 stays reach the person only through T_MCO24C (primer §4).
+    assert edb.tables["T_MCOaaC"].years == {2020, 2021, 2022, 2023, 2024}
     assert edb.tables["T_MCOaaB"].years == {2020, 2021, 2022, 2023, 2024}
     assert edb.tables["IR_BEN_R"].years == set() and edb.tables["IR_BEN_R"].flux is None
     assert edb.first_year() == 2020 and edb.last_year() == 2024
@@ -159,3 +160,32 @@ def test_spec_cross_field_rules(tmp_path):
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     with pytest.raises(SndskitError, match="duplicate objective ids: O1"):
         load_study(path)
+
+
+def test_an_analysis_variable_brings_the_keys_that_tie_it_to_the_person(tmp_path, write_study):
+    base = _one_cohort_study(tmp_path)  # t2d_treated only: no PMSI table read
+    before = build_edb(write_study(base, "before.yaml"))
+    base["variables"] = [
+        {"variable": "T_MCOaaD.ASS_DGN", "justification": "DAS", "objectives": ["O1"]},
+    ]
+    after = build_edb(write_study(base, "after.yaml"))
+    # Primer §4: DAS in T_MCOaaD join the stay T_MCOaaB on (ETA_NUM, RSA_NUM); the stay joins
+    # the patient table T_MCOaaC, whose NIR_ANO_17 is the person's BEN_NIR_PSA (primer §2).
+    assert _columns(after) - _columns(before) == {
+        ("T_MCOaaD", "ASS_DGN"),
+        ("T_MCOaaD", "ETA_NUM"),
+        ("T_MCOaaD", "RSA_NUM"),
+        ("T_MCOaaB", "ETA_NUM"),
+        ("T_MCOaaB", "RSA_NUM"),
+        ("T_MCOaaC", "ETA_NUM"),
+        ("T_MCOaaC", "RSA_NUM"),
+        ("T_MCOaaC", "NIR_ANO_17"),
+    }
+    # targeting from 2020 (no depth) to follow-up end 2023, + the next discharge year
+    for name in ("T_MCOaaD", "T_MCOaaB", "T_MCOaaC"):
+        assert after.tables[name].years == {2020, 2021, 2022, 2023, 2024}
+    link = after.tables["T_MCOaaC"].variables["NIR_ANO_17"].reasons
+    assert [(r.kind, r.ref, r.detail) for r in link] == [
+        ("link", "T_MCOaaD", "T_MCOaaD → T_MCOaaB → T_MCOaaC → IR_BEN_R")
+    ]
+    assert after.requested == [("T_MCOaaD", "ASS_DGN")]

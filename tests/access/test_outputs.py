@@ -48,6 +48,11 @@ def test_the_formats_hold_the_same_rows(edb, tmp_path):
     for v in variables:
         assert f"| {v.table} | {v.column} |" in markdown
     html = (tmp_path / "edb.html").read_text(encoding="utf-8")
+    for cohort in edb.cohorts:  # code-list annexes: every code of every list, once
+        for codelist in cohort.codelists.values():
+            with (tmp_path / "codelists" / f"{codelist.name}.csv").open(encoding="utf-8") as f:
+                codes = [(r["vocabulary"], r["code"]) for r in csv.DictReader(f)]
+            assert codes == [(e.vocabulary, e.code) for e in codelist.entries]
     separators = [line for line in markdown.splitlines() if line.startswith("|---")]
     assert html.count("<table>") == len(separators) and html.count("<h1>") == 1
 

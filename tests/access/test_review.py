@@ -195,3 +195,10 @@ def test_cli_review_exit_code_and_reports(tmp_path, store_home):
     )
     assert failed.returncode == 1, failed.stderr
     assert "seuil de petits effectifs 3" in (tmp_path / "ko" / "review.md").read_text("utf-8")
+
+
+def test_every_check_has_a_planted_problem_in_these_tests():
+    from sndskit.access.rules import get_checks
+
+    covered = set(PLANTED) | {"identifiers_crossed", "inconsistent_documents", "protocol_headings"}
+    assert covered == set(get_checks())

@@ -78,3 +78,10 @@ def test_identifying_columns_exist_in_the_catalogue(real_catalog):
         assert name in columns, name
         if row["degradation_column"]:
             assert row["degradation_column"].upper() in columns, row
+
+
+def test_organisation_types_have_labels():
+    from sndskit.access.spec import OrganisationType
+
+    for kind in get_args(OrganisationType):
+        assert label(f"org_{kind}", "fr") and label(f"org_{kind}", "en")

@@ -21,7 +21,7 @@ from sqlglot import exp
 
 from sndskit.access.rules import identifying_columns
 from sndskit.access.spec import Study
-from sndskit.catalog import Catalog, TableInfo, get_catalog
+from sndskit.catalog import Catalog, TableInfo, get_catalog, instantiate
 from sndskit.catalog.names import is_year_templated
 from sndskit.codelists.model import Codelist
 from sndskit.cohorts import CohortPlan, CohortSpec, describe_cohort, plan_cohort, resolve_codelists
@@ -30,15 +30,16 @@ from sndskit.errors import SndskitError, UnknownNameError
 from sndskit.specs import load_spec
 
 DEFAULT_FLUX_LAG_MONTHS = 6  # primer §3: 99 % of care arrives within 6 months
+PERSON_TABLE = "IR_BEN_R"  # primer §2: persons are counted on IR_BEN_R.BEN_IDT_ANO
 
 
 @dataclass(frozen=True)
 class Reason:
     """Why a variable is requested: a cohort step that reads it, or an objective."""
 
-    kind: str  # "cohort" or "objective"
-    ref: str  # cohort name or objective id
-    detail: str  # step name and comment, or the justification
+    kind: str  # "cohort", "objective" or "link" (keys tying an analysis table to the person)
+    ref: str  # cohort name, objective id, or the analysis table linked
+    detail: str  # step name and comment, the justification, or the join path
 
 
 @dataclass
@@ -76,8 +77,6 @@ class EdbTable:
             self.flux = (min(self.flux[0], window[0]), max(self.flux[1], window[1]))
 
     def physical_names(self) -> list[str]:
-        from sndskit.catalog import instantiate
-
         return (
             [instantiate(self.name, y) for y in sorted(self.years)] if self.yearly else [self.name]
         )
@@ -100,6 +99,7 @@ class Edb:
     cohorts: list[EdbCohort]
     analysis_years: tuple[int, int]
     analysis_flux: tuple[date, date]
+    requested: list[tuple[str, str]]  # (table, column) of each analysis variable, in order
 
     @property
     def spec(self):
@@ -152,6 +152,7 @@ class _Builder:
         self.study = study
         self.catalog = catalog
         self.tables: dict[str, EdbTable] = {}
+        self.requested: list[tuple[str, str]] = []
 
     def table(self, info: TableInfo) -> EdbTable:
         if info.name not in self.tables:
@@ -218,16 +219,43 @@ class _Builder:
                 *where,
                 hint=f"did you mean: {', '.join(m[0] for m in near)}?",
             )
-        table = self.table(info)
-        if table.yearly:
-            table.years.update([name.year] if name.year else range(years[0], years[1] + 2))
-        if table.by_flux:
-            table.widen_flux(flux)
+        span = [name.year] if name.year else list(range(years[0], years[1] + 2))
+        table = self._cover(info, span, flux)
         variable = self.variable(table, info, column)
+        self.requested.append((table.name, variable.column))
         for objective in requested.objectives:
             variable.reasons.append(Reason("objective", objective, requested.justification))
         if not requested.objectives:  # kept so the review can flag it as unused
             variable.reasons.append(Reason("objective", "", requested.justification))
+        self.link(info, span, flux)
+
+    def _cover(self, info: TableInfo, years: list[int], flux: tuple[date, date]) -> EdbTable:
+        table = self.table(info)
+        if table.yearly:
+            table.years.update(years)
+        if table.by_flux:
+            table.widen_flux(flux)
+        return table
+
+    def link(self, info: TableInfo, years: list[int], flux: tuple[date, date]) -> None:
+        """The keys that tie an analysis variable to the person: each hop of the catalogue's
+        join path to IR_BEN_R, for the same years (T_MCO24B is useless without T_MCO24C)."""
+        if info.name == PERSON_TABLE:
+            return
+        try:
+            hops = self.catalog.find_join_path(info.name, PERSON_TABLE)
+        except SndskitError:
+            return  # a reference table (drugs, establishments…): nothing ties it to a person
+        route = " → ".join([info.name, *(h.right for h in hops)])
+        for hop in hops:
+            for side, columns in ((hop.left, hop.left_columns), (hop.right, hop.right_columns)):
+                side_info = self.catalog.get_table(side)
+                table = self._cover(side_info, years, flux)
+                for column in columns:
+                    variable = self.variable(table, side_info, column)
+                    reason = Reason("link", info.name, route)
+                    if reason not in variable.reasons:
+                        variable.reasons.append(reason)
 
 
 def analysis_window(study: Study, lag_months: int) -> tuple[tuple[int, int], tuple[date, date]]:
@@ -253,4 +281,4 @@ def build_edb(study: Study, catalog: Catalog | None = None) -> Edb:
         builder.analysis(index, years, flux)
     if not builder.tables:
         raise SndskitError("the study reads no table", file=study.path)
-    return Edb(study, builder.tables, cohorts, years, flux)
+    return Edb(study, builder.tables, cohorts, years, flux, builder.requested)

@@ -12,6 +12,7 @@ from pathlib import Path
 from sndskit.access.edb import Edb, EdbTable, EdbVariable
 from sndskit.access.rules import check_language, get_purposes, get_route, identifier_kinds, label
 from sndskit.codelists.export import export_codelist
+from sndskit.codelists.model import Codelist
 from sndskit.io import atomic_path, write_text_atomic
 
 COLUMNS = ("component", "table", "variable", "label", "years", "justification", "identifier")
@@ -47,6 +48,8 @@ def reasons_text(variable: EdbVariable, lang: str) -> str:
         if reason.kind == "cohort":
             step = reason.detail.split(" — ")[0]
             parts.append(f"{label('cohort', lang)} {reason.ref}, {label('step', lang)} {step}")
+        elif reason.kind == "link":
+            parts.append(f"{label('link', lang)}{sep(lang)}{reason.detail}")
         elif reason.ref:
             parts.append(
                 f"{label('objective', lang)} {reason.ref}{sep(lang)}{reason.detail}".strip()
@@ -83,7 +86,7 @@ def edb_rows(edb: Edb, lang: str = "fr") -> list[dict[str, str]]:
 def _header(edb: Edb, lang: str) -> list[str]:
     spec = edb.spec
     route = get_route(spec.route)
-    controllers = ", ".join(f"{c.name} ({c.type})" for c in spec.controllers)
+    controllers = ", ".join(f"{c.name} ({label('org_' + c.type, lang)})" for c in spec.controllers)
     design = spec.design_office.name if spec.design_office else label("none", lang)
     category = get_purposes()["categories"][spec.purpose.category][lang]
     return [
@@ -191,12 +194,17 @@ def _external_and_users(edb: Edb, lang: str) -> list[str]:
     return [*lines, ""]
 
 
-def _annexes(edb: Edb) -> list[str]:
-    seen: dict[str, str] = {}
+def codelists_of(edb: Edb) -> dict[str, Codelist]:
+    """The code lists of every cohort, by name (each once)."""
+    out: dict[str, Codelist] = {}
     for cohort in edb.cohorts:
         for codelist in cohort.codelists.values():
-            seen.setdefault(codelist.name, export_codelist(codelist, "markdown"))
-    return list(seen.values())
+            out.setdefault(codelist.name, codelist)
+    return out
+
+
+def _annexes(edb: Edb) -> list[str]:
+    return [export_codelist(c, "markdown") for c in codelists_of(edb).values()]
 
 
 def render_edb_markdown(edb: Edb, lang: str = "fr") -> str:
@@ -284,14 +292,19 @@ def write_edb_xlsx(edb: Edb, target: Path, lang: str = "fr") -> Path:
 
 
 def export_edb(edb: Edb, out: Path, lang: str = "fr") -> list[Path]:
-    """Write ``edb.md``, ``edb.html``, ``edb.xlsx`` and ``edb_variables.csv`` into ``out``."""
+    """Write ``edb.md``, ``edb.html``, ``edb.xlsx``, ``edb_variables.csv`` and the code-list
+    annexes ``codelists/NAME.csv`` into ``out``."""
     check_language(lang)
     out = Path(out)
     markdown = render_edb_markdown(edb, lang)
     title = f"{label('edb_title', lang)} — {edb.spec.title}"
-    return [
+    written = [
         write_text_atomic(out / "edb.md", markdown),
         write_text_atomic(out / "edb.html", markdown_to_html(markdown, title, lang)),
         write_edb_xlsx(edb, out / "edb.xlsx", lang),
         write_text_atomic(out / "edb_variables.csv", rows_csv(edb_rows(edb, lang))),
     ]
+    for name, codelist in codelists_of(edb).items():
+        path = out / "codelists" / f"{name}.csv"
+        written.append(write_text_atomic(path, export_codelist(codelist, "csv")))
+    return written

@@ -76,31 +76,16 @@ class _Reviewer:
 
     def minimisation(self) -> None:
         declared = self.spec.objective_ids()
-        cohort_columns = {(v.table, v.column) for v in self.edb.variables() if v.cohorts}
         used: set[str] = {o for c in self.spec.cohorts for o in c.objectives}
-        for requested in self.spec.variables:
-            table, column = requested.variable.split(".")
-            info = self.edb.tables.get(self._template(table))
+        for requested, (table, column) in zip(self.spec.variables, self.edb.requested, strict=True):
             served = [o for o in requested.objectives if o in declared]
             used.update(served)
-            in_cohort = info is not None and (info.name, self._column(info, column)) in (
-                cohort_columns
-            )
+            in_cohort = bool(self.edb.tables[table].variables[column].cohorts)
             if not served and not in_cohort:
                 cited = ", ".join(requested.objectives) or label("none", self.lang)
                 self.add("unused_variable", variable=requested.variable, cited=cited)
         for objective in sorted(declared - used):
             self.add("idle_objective", objective=objective)
-
-    def _template(self, table: str) -> str:
-        from sndskit.catalog import resolve_table_name
-
-        name = resolve_table_name(table).template
-        return next((t for t in self.edb.tables if t.upper() == name.upper()), name)
-
-    @staticmethod
-    def _column(table, column: str) -> str:
-        return next((c for c in table.variables if c.upper() == column.upper()), column)
 
     def identifiers(self) -> None:
         found = self.edb.identifying()
