@@ -568,3 +568,42 @@ def test_consultations_are_the_base_lines_without_fees_and_information_lines(hig
     assert naive > counted
     kinds = {k for (k,) in ds.q("SELECT DISTINCT kind FROM truth_consultations")}
     assert kinds == {"general practitioner", "specialist", "home visit"}
+
+
+@pytest.mark.parametrize("dataset_name", ["recent", "high_rates", "archive_era"])
+def test_rehabilitation_stays_follow_their_index_stay(dataset_name, request):
+    """SSR stays (T_SSRaaB/C/D) of the truth: in the data under the person's pseudonym,
+    with the morbidité principale and the condition as aetiology, after the MCO stay."""
+    ds = request.getfixturevalue(dataset_name)
+    rows = ds.q(
+        "SELECT r.BEN_IDT_ANO, r.table_name, r.ETA_NUM, r.RHA_NUM, r.MOR_PRP, r.ETL_AFF, "
+        "r.admission_date, r.discharge_date, s.discharge_date, s.DGN_PAL, c.icd10 "
+        "FROM truth_rehabilitation_stays AS r JOIN truth_stays AS s "
+        "ON s.ETA_NUM = r.after_ETA_NUM AND s.RSA_NUM = r.after_RSA_NUM "
+        "JOIN truth_conditions AS c ON c.BEN_IDT_ANO = r.BEN_IDT_ANO AND c.condition = r.condition"
+    )
+    assert len(rows) == ds.one("SELECT count(*) FROM truth_rehabilitation_stays")
+    for person, table, eta, rha, mmp, ae, start, end, mco_end, _, icd in rows:
+        assert 0 <= (start - mco_end).days <= 2 and ae == icd
+        found = ds.q(
+            f"SELECT b.MOR_PRP, b.ETL_AFF, c.EXE_SOI_DTD, c.EXE_SOI_DTF, p.BEN_IDT_ANO "
+            f"FROM {table} AS b JOIN {table[:-1]}C AS c USING (ETA_NUM, RHA_NUM) "
+            "JOIN IR_BEN_R AS p ON p.BEN_NIR_PSA = c.NIR_ANO_17 "
+            "WHERE b.ETA_NUM = ? AND b.RHA_NUM = ?",
+            [eta, rha],
+        )
+        assert (mmp, ae, start, end) in {r[:4] for r in found} and person in {r[4] for r in found}
+    written = sum(
+        ds.one(f"SELECT count(*) FROM {t}")
+        for t in ds.tables
+        if t.startswith("T_SSR") and t.endswith("B")
+    )
+    assert written == len(rows)
+
+
+def test_rehabilitation_stays_are_planted(recent, high_rates, archive_era):
+    total = sum(
+        ds.one("SELECT count(*) FROM truth_rehabilitation_stays")
+        for ds in (recent, high_rates, archive_era)
+    )
+    assert total > 0

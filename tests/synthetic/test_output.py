@@ -47,6 +47,7 @@ def test_layout_is_one_folder_per_table_and_one_file_per_part(tmp_path, synth_ho
         "manifest.json",
         "persons",
         "procedures",
+        "rehabilitation_stays",
         "stays",
         "traps_ald",
         "traps_dcir",

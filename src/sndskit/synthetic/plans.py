@@ -116,6 +116,7 @@ class ModulePlan:
     biology: list[tuple[int, float]]
     acts: list[tuple[int, float]]
     specialists: list[tuple[int, float]]
+    rehabilitation_mmp: Choice | None  # SSR morbidité principale (MS_CIM_V)
 
 
 @dataclass
@@ -216,6 +217,7 @@ def module_plan(index: int, d: ModuleDefinition, book: CodeBook, boxes: BoxTable
         biology=book.probabilities("nabm", d.biology),
         acts=book.probabilities("ccam", d.outpatient_acts),
         specialists=[(int(s), float(r)) for s, r in d.specialist_visits],
+        rehabilitation_mmp=book.choice("dgn", d.rehabilitation.mmp) if d.rehabilitation else None,
     )
 
 

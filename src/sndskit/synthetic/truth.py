@@ -225,6 +225,21 @@ SCHEMAS: dict[str, pa.Schema] = {
             *KEYS_DCIR,
         ]
     ),
+    "rehabilitation_stays": pa.schema(
+        [
+            ("BEN_IDT_ANO", pa.string()),
+            ("condition", pa.string()),
+            ("table_name", pa.string()),
+            ("ETA_NUM", pa.string()),
+            ("RHA_NUM", pa.string()),
+            ("admission_date", pa.date32()),
+            ("discharge_date", pa.date32()),
+            ("MOR_PRP", pa.string()),
+            ("ETL_AFF", pa.string()),
+            ("after_ETA_NUM", pa.string()),
+            ("after_RSA_NUM", pa.string()),
+        ]
+    ),
     "hospital_drugs": pa.schema(
         [
             ("BEN_IDT_ANO", pa.string()),
