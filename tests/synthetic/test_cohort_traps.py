@@ -442,8 +442,7 @@ def test_yearly_extract_layout(yearly):
 
 
 @pytest.mark.parametrize("dataset_name", ["recent", "archive_era"])
-def test_traps_off_leave_no_trace(dataset_name, request):
-    """Without a period before 2013 there is no archive table and no archive trap."""
+def test_ir_ben_r_arc_is_written_only_for_periods_before_2013(dataset_name, request):
     ds = request.getfixturevalue(dataset_name)
     archive = "IR_BEN_R_ARC" in ds.tables
     assert archive == (dataset_name == "archive_era")
