@@ -8,6 +8,7 @@ the cohort engine under test.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pyarrow.parquet as pq
@@ -23,8 +24,9 @@ PERSON = "SELECT DISTINCT BEN_NIR_PSA, BEN_RNG_GEM, BEN_IDT_ANO FROM IR_BEN_R"
 
 
 def _union(ds, prefix: str, suffix: str = "") -> str:
-    """All tables named PREFIX…SUFFIX (e.g. T_MCO19B, T_MCO20B), as one relation."""
-    names = [t for t in ds.tables if t.startswith(prefix) and t.endswith(suffix)]
+    """All tables PREFIX + year + SUFFIX (T_MCO19B, T_MCO20B; ER_PRS_F, ER_PRS_F_2012)."""
+    pattern = re.compile(re.escape(prefix) + r"(\d{2}|_\d{4})?" + re.escape(suffix))
+    names = [t for t in ds.tables if pattern.fullmatch(t)]
     assert names, prefix
     return "(" + " UNION ALL BY NAME ".join(f"SELECT * FROM {t}" for t in names) + ")"
 
@@ -606,3 +608,39 @@ def test_rehabilitation_stays_are_planted(recent, high_rates, archive_era):
         for ds in (recent, high_rates, archive_era)
     )
     assert total > 0
+
+
+def test_outpatient_care_is_in_pmsi_ace_and_in_dcir_for_information(high_rates):
+    """A public hospital's outpatient visit is in the PMSI (ACE) and in the DCIR as a line
+    sent for information (DPN_QLF = 71): the truth has it once, with both locations."""
+    ds = high_rates
+    patients = _union(ds, "T_MCO", "CSTC")
+    rows = ds.q(
+        "SELECT t.kind, t.pmsi_table, t.ETA_NUM, t.SEQ_NUM, t.code, t.specialty, t.date, "
+        "c.EXE_SOI_DTD, b.BEN_IDT_ANO, t.BEN_IDT_ANO, p.DPN_QLF, p.EXE_SOI_DTD "
+        f"FROM truth_outpatient_care AS t JOIN {patients} AS c USING (ETA_NUM, SEQ_NUM) "
+        "JOIN IR_BEN_R AS b ON b.BEN_NIR_PSA = c.NIR_ANO_17 "
+        f"JOIN ER_PRS_F AS p ON {on_keys('p', 't')}"
+    )
+    listed = ds.one("SELECT count(*) FROM truth_outpatient_care")
+    assert listed > 50 and len({(r[2], r[3], r[1]) for r in rows}) == listed
+    assert {r[0] for r in rows} == {"consultation", "act", "biology"}
+    mapped: dict[tuple, set] = {}
+    for kind, table, eta, seq, code, spe, day, pmsi_day, person, true_person, dpn, dcir_day in rows:
+        assert pmsi_day == day == dcir_day and dpn == 71
+        mapped.setdefault((table, eta, seq, true_person), set()).add(person)
+        if kind == "consultation":
+            column, value = "EXE_SPE", f"{spe:02d}"
+        else:
+            column, value = ("CCAM_COD" if kind == "act" else "NABM_COD"), code
+        assert (
+            ds.one(
+                f"SELECT count(*) FROM {table} WHERE ETA_NUM = ? AND SEQ_NUM = ? AND {column} = ?",
+                [eta, seq, value],
+            )
+            == 1
+        )
+    # the PMSI pseudonym is the person's (twins: shared with the twin)
+    assert all(key[3] in persons for key, persons in mapped.items())
+    info = ds.one("SELECT count(*) FROM ER_PRS_F WHERE DPN_QLF = 71")
+    assert info == listed == ds.one(f"SELECT count(*) FROM {patients}")

@@ -45,6 +45,7 @@ def test_layout_is_one_folder_per_table_and_one_file_per_part(tmp_path, synth_ho
         "hospital_drugs",
         "identities",
         "manifest.json",
+        "outpatient_care",
         "persons",
         "procedures",
         "rehabilitation_stays",

@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from sndskit.synthetic import truth
 from sndskit.synthetic import truth_tables as tt
+from sndskit.synthetic.ace import build_ace, outpatient_table
 from sndskit.synthetic.ald import ald_truth, build_ir_imb_r
 from sndskit.synthetic.arrays import NO_DATE
 from sndskit.synthetic.background import run_background
@@ -80,6 +81,7 @@ def generate_chunk(ctx: GenerationContext, chunk: int, first: int, n: int) -> Ch
     tables.update(dcir.tables)
     tables.update(pmsi.tables)
     tables.update(ssr.tables)
+    tables.update(build_ace(ctx, pop, dcir.information_lines, chunk))
 
     truth_tables = {
         "persons": truth.persons_table(ctx, pop, idt),
@@ -93,6 +95,7 @@ def generate_chunk(ctx: GenerationContext, chunk: int, first: int, n: int) -> Ch
         "consultations": tt.consultations_table(ctx, dcir.truth_consultations, idt),
         "stays": tt.stays_table(ctx, pmsi, idt),
         "rehabilitation_stays": rehabilitation_table(ctx, ssr, pmsi.stays, idt),
+        "outpatient_care": outpatient_table(ctx, dcir.information_lines, chunk, idt),
         "deaths": deaths_table(pop, deaths, idt),
         "traps_dcir": tt.dcir_traps_table(dcir.truth_traps, idt),
         "traps_pmsi": tt.pmsi_traps_table(ctx, pmsi, pop, idt),

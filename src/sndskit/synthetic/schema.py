@@ -48,7 +48,9 @@ REFERENTIAL_TABLES = ("IR_BEN_R", "IR_IMB_R", "KI_CCI_R")
 # when the store's catalogue describes them (the built-in sample does not)
 PMSI_DRUG_TABLES = ("T_MCOaaMED", "T_MCOaaFH")
 SSR_TABLES = ("T_SSRaaB", "T_SSRaaC", "T_SSRaaD")  # rehabilitation stays, same condition
-OPTIONAL_PMSI_TABLES = PMSI_DRUG_TABLES + SSR_TABLES
+# outpatient care of public hospitals (ACE): patients, consultations, CCAM acts, biology
+ACE_TABLES = ("T_MCOaaCSTC", "T_MCOaaFBSTC", "T_MCOaaFMSTC", "T_MCOaaFLSTC")
+OPTIONAL_PMSI_TABLES = PMSI_DRUG_TABLES + SSR_TABLES + ACE_TABLES
 ALL_TEMPLATES = REFERENTIAL_TABLES + DCIR_TABLES + PMSI_TABLES
 
 DCIR_KEYS = FLUX_KEYS  # the 9 keys joining DCIR details to ER_PRS_F (primer §3)

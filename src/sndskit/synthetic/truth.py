@@ -240,6 +240,21 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("after_RSA_NUM", pa.string()),
         ]
     ),
+    "outpatient_care": pa.schema(
+        [
+            ("BEN_IDT_ANO", pa.string()),
+            ("date", pa.date32()),
+            ("kind", pa.string()),
+            ("code", pa.string()),
+            ("specialty", pa.int64()),
+            ("sources", pa.string()),
+            ("pmsi_table", pa.string()),
+            ("ETA_NUM", pa.string()),
+            ("SEQ_NUM", pa.string()),
+            ("dcir_table", pa.string()),
+            *KEYS_DCIR,
+        ]
+    ),
     "hospital_drugs": pa.schema(
         [
             ("BEN_IDT_ANO", pa.string()),
