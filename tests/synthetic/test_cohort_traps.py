@@ -467,21 +467,24 @@ def test_dispensings_carry_their_pack_size_and_days_of_supply(sample_dataset):
     per_day = {}
     for m in MODULE_IDS:
         per_day.update(
-            {d.id: d.units_per_day * d.supply_factor for d in module_definition(m).drugs}
+            {d.id: d.units_per_day / d.supply_factor for d in module_definition(m).drugs}
         )
     care = care_definition()
     for group in (care.acute_drugs, care.background_chronic):
-        per_day.update({d.id: d.units_per_day * d.supply_factor for d in group})
+        per_day.update({d.id: d.units_per_day / d.supply_factor for d in group})
     rows = sample_dataset.q(
-        "SELECT DISTINCT drug, code, units_per_box, quantity, days_supply FROM truth_dispensings "
+        "SELECT DISTINCT drug, code, units_per_box, quantity, days_supply, units_per_day "
+        "FROM truth_dispensings "
         "WHERE table_name LIKE 'ER_PHA_F%'"
     )
     assert len(rows) > 20
-    for drug, code, units, quantity, days in rows:
+    for drug, code, units, quantity, days, units_per_day in rows:
         assert units == pack_units(labels[code]), (code, labels[code])
+        assert units_per_day == pytest.approx(per_day[drug]), drug
         assert days == pytest.approx(quantity * units / per_day[drug]), drug
     ucd = sample_dataset.q(
-        "SELECT count(*) FILTER (WHERE units_per_box IS NOT NULL OR days_supply IS NOT NULL) "
+        "SELECT count(*) FILTER (WHERE units_per_box IS NOT NULL OR days_supply IS NOT NULL "
+        "OR units_per_day IS NOT NULL) "
         "FROM truth_dispensings WHERE table_name LIKE 'ER_UCD_F%'"
     )
     assert ucd == [(0,)]

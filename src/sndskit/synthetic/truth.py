@@ -93,6 +93,7 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("code", pa.string()),
             ("quantity", pa.int64()),
             ("units_per_box", pa.int64()),
+            ("units_per_day", pa.float64()),
             ("days_supply", pa.float64()),
             ("table_name", pa.string()),
             *KEYS_DCIR,
