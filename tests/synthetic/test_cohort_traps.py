@@ -8,6 +8,7 @@ the cohort engine under test.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pyarrow.parquet as pq
@@ -23,8 +24,9 @@ PERSON = "SELECT DISTINCT BEN_NIR_PSA, BEN_RNG_GEM, BEN_IDT_ANO FROM IR_BEN_R"
 
 
 def _union(ds, prefix: str, suffix: str = "") -> str:
-    """All tables named PREFIX…SUFFIX (e.g. T_MCO19B, T_MCO20B), as one relation."""
-    names = [t for t in ds.tables if t.startswith(prefix) and t.endswith(suffix)]
+    """All tables PREFIX + year + SUFFIX (T_MCO19B, T_MCO20B; ER_PRS_F, ER_PRS_F_2012)."""
+    pattern = re.compile(re.escape(prefix) + r"(\d{2}|_\d{4})?" + re.escape(suffix))
+    names = [t for t in ds.tables if pattern.fullmatch(t)]
     assert names, prefix
     return "(" + " UNION ALL BY NAME ".join(f"SELECT * FROM {t}" for t in names) + ")"
 
@@ -442,8 +444,7 @@ def test_yearly_extract_layout(yearly):
 
 
 @pytest.mark.parametrize("dataset_name", ["recent", "archive_era"])
-def test_traps_off_leave_no_trace(dataset_name, request):
-    """Without a period before 2013 there is no archive table and no archive trap."""
+def test_ir_ben_r_arc_is_written_only_for_periods_before_2013(dataset_name, request):
     ds = request.getfixturevalue(dataset_name)
     archive = "IR_BEN_R_ARC" in ds.tables
     assert archive == (dataset_name == "archive_era")
@@ -466,21 +467,24 @@ def test_dispensings_carry_their_pack_size_and_days_of_supply(sample_dataset):
     per_day = {}
     for m in MODULE_IDS:
         per_day.update(
-            {d.id: d.units_per_day * d.supply_factor for d in module_definition(m).drugs}
+            {d.id: d.units_per_day / d.supply_factor for d in module_definition(m).drugs}
         )
     care = care_definition()
     for group in (care.acute_drugs, care.background_chronic):
-        per_day.update({d.id: d.units_per_day * d.supply_factor for d in group})
+        per_day.update({d.id: d.units_per_day / d.supply_factor for d in group})
     rows = sample_dataset.q(
-        "SELECT DISTINCT drug, code, units_per_box, quantity, days_supply FROM truth_dispensings "
+        "SELECT DISTINCT drug, code, units_per_box, quantity, days_supply, units_per_day "
+        "FROM truth_dispensings "
         "WHERE table_name LIKE 'ER_PHA_F%'"
     )
     assert len(rows) > 20
-    for drug, code, units, quantity, days in rows:
+    for drug, code, units, quantity, days, units_per_day in rows:
         assert units == pack_units(labels[code]), (code, labels[code])
+        assert units_per_day == pytest.approx(per_day[drug]), drug
         assert days == pytest.approx(quantity * units / per_day[drug]), drug
     ucd = sample_dataset.q(
-        "SELECT count(*) FILTER (WHERE units_per_box IS NOT NULL OR days_supply IS NOT NULL) "
+        "SELECT count(*) FILTER (WHERE units_per_box IS NOT NULL OR days_supply IS NOT NULL "
+        "OR units_per_day IS NOT NULL) "
         "FROM truth_dispensings WHERE table_name LIKE 'ER_UCD_F%'"
     )
     assert ucd == [(0,)]
@@ -568,3 +572,78 @@ def test_consultations_are_the_base_lines_without_fees_and_information_lines(hig
     assert naive > counted
     kinds = {k for (k,) in ds.q("SELECT DISTINCT kind FROM truth_consultations")}
     assert kinds == {"general practitioner", "specialist", "home visit"}
+
+
+@pytest.mark.parametrize("dataset_name", ["recent", "high_rates", "archive_era"])
+def test_rehabilitation_stays_follow_their_index_stay(dataset_name, request):
+    """SSR stays (T_SSRaaB/C/D) of the truth: in the data under the person's pseudonym,
+    with the morbidité principale and the condition as aetiology, after the MCO stay."""
+    ds = request.getfixturevalue(dataset_name)
+    rows = ds.q(
+        "SELECT r.BEN_IDT_ANO, r.table_name, r.ETA_NUM, r.RHA_NUM, r.MOR_PRP, r.ETL_AFF, "
+        "r.admission_date, r.discharge_date, s.discharge_date, s.DGN_PAL, c.icd10 "
+        "FROM truth_rehabilitation_stays AS r JOIN truth_stays AS s "
+        "ON s.ETA_NUM = r.after_ETA_NUM AND s.RSA_NUM = r.after_RSA_NUM "
+        "JOIN truth_conditions AS c ON c.BEN_IDT_ANO = r.BEN_IDT_ANO AND c.condition = r.condition"
+    )
+    assert len(rows) == ds.one("SELECT count(*) FROM truth_rehabilitation_stays")
+    for person, table, eta, rha, mmp, ae, start, end, mco_end, _, icd in rows:
+        assert 0 <= (start - mco_end).days <= 2 and ae == icd
+        found = ds.q(
+            f"SELECT b.MOR_PRP, b.ETL_AFF, c.EXE_SOI_DTD, c.EXE_SOI_DTF, p.BEN_IDT_ANO "
+            f"FROM {table} AS b JOIN {table[:-1]}C AS c USING (ETA_NUM, RHA_NUM) "
+            "JOIN IR_BEN_R AS p ON p.BEN_NIR_PSA = c.NIR_ANO_17 "
+            "WHERE b.ETA_NUM = ? AND b.RHA_NUM = ?",
+            [eta, rha],
+        )
+        assert (mmp, ae, start, end) in {r[:4] for r in found} and person in {r[4] for r in found}
+    written = sum(
+        ds.one(f"SELECT count(*) FROM {t}")
+        for t in ds.tables
+        if t.startswith("T_SSR") and t.endswith("B")
+    )
+    assert written == len(rows)
+
+
+def test_rehabilitation_stays_are_planted(recent, high_rates, archive_era):
+    total = sum(
+        ds.one("SELECT count(*) FROM truth_rehabilitation_stays")
+        for ds in (recent, high_rates, archive_era)
+    )
+    assert total > 0
+
+
+def test_outpatient_care_is_in_pmsi_ace_and_in_dcir_for_information(high_rates):
+    """A public hospital's outpatient visit is in the PMSI (ACE) and in the DCIR as a line
+    sent for information (DPN_QLF = 71): the truth has it once, with both locations."""
+    ds = high_rates
+    patients = _union(ds, "T_MCO", "CSTC")
+    rows = ds.q(
+        "SELECT t.kind, t.pmsi_table, t.ETA_NUM, t.SEQ_NUM, t.code, t.specialty, t.date, "
+        "c.EXE_SOI_DTD, b.BEN_IDT_ANO, t.BEN_IDT_ANO, p.DPN_QLF, p.EXE_SOI_DTD "
+        f"FROM truth_outpatient_care AS t JOIN {patients} AS c USING (ETA_NUM, SEQ_NUM) "
+        "JOIN IR_BEN_R AS b ON b.BEN_NIR_PSA = c.NIR_ANO_17 "
+        f"JOIN ER_PRS_F AS p ON {on_keys('p', 't')}"
+    )
+    listed = ds.one("SELECT count(*) FROM truth_outpatient_care")
+    assert listed > 50 and len({(r[2], r[3], r[1]) for r in rows}) == listed
+    assert {r[0] for r in rows} == {"consultation", "act", "biology"}
+    mapped: dict[tuple, set] = {}
+    for kind, table, eta, seq, code, spe, day, pmsi_day, person, true_person, dpn, dcir_day in rows:
+        assert pmsi_day == day == dcir_day and dpn == 71
+        mapped.setdefault((table, eta, seq, true_person), set()).add(person)
+        if kind == "consultation":
+            column, value = "EXE_SPE", f"{spe:02d}"
+        else:
+            column, value = ("CCAM_COD" if kind == "act" else "NABM_COD"), code
+        assert (
+            ds.one(
+                f"SELECT count(*) FROM {table} WHERE ETA_NUM = ? AND SEQ_NUM = ? AND {column} = ?",
+                [eta, seq, value],
+            )
+            == 1
+        )
+    # the PMSI pseudonym is the person's (twins: shared with the twin)
+    assert all(key[3] in persons for key, persons in mapped.items())
+    info = ds.one("SELECT count(*) FROM ER_PRS_F WHERE DPN_QLF = 71")
+    assert info == listed == ds.one(f"SELECT count(*) FROM {patients}")

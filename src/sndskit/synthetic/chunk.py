@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from sndskit.synthetic import truth
 from sndskit.synthetic import truth_tables as tt
+from sndskit.synthetic.ace import build_ace, outpatient_table
 from sndskit.synthetic.ald import ald_truth, build_ir_imb_r
 from sndskit.synthetic.arrays import NO_DATE
 from sndskit.synthetic.background import run_background
@@ -26,9 +27,10 @@ from sndskit.synthetic.modules.disease import run_module
 from sndskit.synthetic.pmsi import build_pmsi
 from sndskit.synthetic.population import generate_population
 from sndskit.synthetic.referentials import build_ir_ben_r, build_ki_cci_r
+from sndskit.synthetic.ssr import build_ssr, rehabilitation_table
 
 # random streams of a chunk (fixed numbers: adding a module does not shift the others)
-S_POPULATION, S_BACKGROUND, S_DRUGS, S_PMSI, S_DCIR, S_REFERENTIALS, S_DEATHS = range(1, 8)
+S_POPULATION, S_BACKGROUND, S_DRUGS, S_PMSI, S_DCIR, S_REFERENTIALS, S_DEATHS, S_SSR = range(1, 9)
 S_MODULE_BASE = 100
 
 
@@ -63,6 +65,7 @@ def generate_chunk(ctx: GenerationContext, chunk: int, first: int, n: int) -> Ch
     merged = merge_episodes(ctx, rng_drugs, episodes, pop)
     dispense(ctx, rng_drugs, merged, events.lines)
     pmsi = build_pmsi(ctx, _rng(seed, chunk, S_PMSI), pop, events, conditions, chunk)
+    ssr = build_ssr(ctx, _rng(seed, chunk, S_SSR), pop, pmsi.stays, conditions, chunk)
     deaths = death_sources(ctx, _rng(seed, chunk, S_DEATHS), pop, pmsi.stays)
     pop.recorded_death = recorded_death(pop, deaths, np.arange(pop.n))
     lines = events.lines.build()
@@ -77,6 +80,8 @@ def generate_chunk(ctx: GenerationContext, chunk: int, first: int, n: int) -> Ch
     tables.update({"IR_IMB_R": imb, "KI_CCI_R": ki})
     tables.update(dcir.tables)
     tables.update(pmsi.tables)
+    tables.update(ssr.tables)
+    tables.update(build_ace(ctx, pop, dcir.information_lines, chunk))
 
     truth_tables = {
         "persons": truth.persons_table(ctx, pop, idt),
@@ -89,6 +94,8 @@ def generate_chunk(ctx: GenerationContext, chunk: int, first: int, n: int) -> Ch
         "hospital_drugs": tt.hospital_drugs_table(ctx, pmsi, idt),
         "consultations": tt.consultations_table(ctx, dcir.truth_consultations, idt),
         "stays": tt.stays_table(ctx, pmsi, idt),
+        "rehabilitation_stays": rehabilitation_table(ctx, ssr, pmsi.stays, idt),
+        "outpatient_care": outpatient_table(ctx, dcir.information_lines, chunk, idt),
         "deaths": deaths_table(pop, deaths, idt),
         "traps_dcir": tt.dcir_traps_table(dcir.truth_traps, idt),
         "traps_pmsi": tt.pmsi_traps_table(ctx, pmsi, pop, idt),

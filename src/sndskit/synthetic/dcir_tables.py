@@ -89,6 +89,7 @@ class DcirResult:
     truth_biology: dict[str, np.ndarray | pa.Array]
     truth_procedures: dict[str, np.ndarray | pa.Array]  # ER_CAM_F lines (town and clinic)
     truth_consultations: dict[str, np.ndarray | pa.Array]  # ER_PRS_F consultation lines
+    information_lines: dict[str, np.ndarray | pa.Array]  # DPN_QLF = 71: activity in PMSI ACE
 
 
 @dataclass
@@ -160,6 +161,9 @@ def build_tables(
         truth_biology=truth_lines(*located, (BIOLOGY,), "ER_BIO_F"),
         truth_procedures=truth_lines(*located, CAM_KINDS, "ER_CAM_F"),
         truth_consultations=truth_lines(*located, CONSULTATIONS, "ER_PRS_F", coded=False),
+        information_lines=truth_lines(
+            *located, (SPECIALIST, BIOLOGY, TECH_ACT), "ER_PRS_F", coded=False, flag=F_INFO71
+        ),
     )
 
 

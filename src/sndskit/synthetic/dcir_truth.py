@@ -163,11 +163,12 @@ def truth_lines(
     template: str,
     *,
     coded: bool = True,
+    flag: int = 0,
 ) -> dict[str, object]:
-    """True lines of ``kinds`` (no trap flag; with a code if ``coded``) and their keys."""
-    sel = np.flatnonzero(
-        np.isin(lines["kind"], kinds) & (lines["flags"] == 0) & ((lines["code"] >= 0) | ~coded)
-    )
+    """Lines of ``kinds`` (true ones, or those with the trap ``flag``; with a code if
+    ``coded``) and the keys of their ``template`` row."""
+    flagged = lines["flags"] == 0 if flag == 0 else (lines["flags"] & flag) > 0
+    sel = np.flatnonzero(np.isin(lines["kind"], kinds) & flagged & ((lines["code"] >= 0) | ~coded))
     part = key_columns(keys, line_row[sel])
     part["table_name"] = physical_dcir_name(ctx, template, line_flux_year[sel])
     for k in (
@@ -181,6 +182,7 @@ def truth_lines(
         "nature",
         "spe",
         "kind",
+        "eta",
     ):
         part[k] = lines[k][sel]
     part["detail_ord"] = detail_ord[sel]

@@ -143,6 +143,15 @@ class Epidemiology(_Model):
         return value
 
 
+class Rehabilitation(_Model):
+    """An SSR (soins de suite et de réadaptation) stay after the index MCO stay."""
+
+    probability: float = Field(ge=0, le=1)
+    los: tuple[int, int, int]  # min, mode, max (days)
+    mmp: Weighted  # morbidité principale (MOR_PRP); the aetiology (ETL_AFF) is the diagnosis
+    private_share: float = Field(0.3, ge=0, le=1)
+
+
 class ModuleDefinition(_Model):
     id: str
     label: str
@@ -155,6 +164,7 @@ class ModuleDefinition(_Model):
     follow_up_stays: FollowUpStays | None = None
     sessions: Sessions | None = None
     hospital_drug: HospitalDrug | None = None
+    rehabilitation: Rehabilitation | None = None
     drugs: list[DrugDefinition] = []
     biology: Weighted = []  # [[NABM, mean per year]]
     specialist_visits: list[tuple[int, float]] = []  # [[IR_SPE_V, mean per year]]

@@ -30,7 +30,7 @@ from sndskit.synthetic.context import GenerationContext, build_context
 from sndskit.synthetic.definitions import module_definition
 from sndskit.synthetic.schema import (
     DCIR_TABLES,
-    PMSI_DRUG_TABLES,
+    OPTIONAL_PMSI_TABLES,
     PMSI_TABLES,
     REFERENTIAL_TABLES,
 )
@@ -134,7 +134,7 @@ def expected_tables(ctx: GenerationContext) -> dict[str, pa.Schema]:
             for t in DCIR_TABLES:
                 names[f"{t}_{year}"] = ctx.schemas[t]
     for year in cfg.years:
-        for t in (*PMSI_TABLES, *(t for t in PMSI_DRUG_TABLES if t in ctx.schemas)):
+        for t in (*PMSI_TABLES, *(t for t in OPTIONAL_PMSI_TABLES if t in ctx.schemas)):
             names[t.replace("aa", f"{year % 100:02d}")] = ctx.schemas[t]
     for name, schema in TRUTH_SCHEMAS.items():
         names[f"truth/{name}"] = schema

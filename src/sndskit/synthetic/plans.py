@@ -31,9 +31,12 @@ class BoxTable:
     drug_ids: list[str] = field(default_factory=list)
     drug_atc: list[str] = field(default_factory=list)
     drug_price: list[float] = field(default_factory=list)
+    drug_units_per_day: list[float] = field(default_factory=list)  # units taken a day
     drug_nature: list[str] = field(default_factory=list)  # slot name
 
-    def add(self, boxes: DrugBoxes, price: float, nature_slot: str) -> tuple[list[int], list[int]]:
+    def add(
+        self, boxes: DrugBoxes, price: float, nature_slot: str, units_per_day: float
+    ) -> tuple[list[int], list[int]]:
         if boxes.drug_id in self.drug_ids:
             d = self.drug_ids.index(boxes.drug_id)
         else:
@@ -41,6 +44,7 @@ class BoxTable:
             self.drug_ids.append(boxes.drug_id)
             self.drug_atc.append(boxes.atc)
             self.drug_price.append(price)
+            self.drug_units_per_day.append(units_per_day)
             self.drug_nature.append(nature_slot)
         existing = [i for i, dd in enumerate(self.drug) if dd == d]
         if not existing:
@@ -116,6 +120,7 @@ class ModulePlan:
     biology: list[tuple[int, float]]
     acts: list[tuple[int, float]]
     specialists: list[tuple[int, float]]
+    rehabilitation_mmp: Choice | None  # SSR morbidité principale (MS_CIM_V)
 
 
 @dataclass
@@ -172,7 +177,7 @@ def drug_plan(
     if resolved is None:
         return None
     nature = "nat_ph1" if d.nature == 3311 else "nat_ph7"
-    small, large = boxes.add(resolved, d.price, nature)
+    small, large = boxes.add(resolved, d.price, nature, d.units_per_day / d.supply_factor)
     if not small and not large:
         return None
     return DrugPlan(
@@ -216,6 +221,7 @@ def module_plan(index: int, d: ModuleDefinition, book: CodeBook, boxes: BoxTable
         biology=book.probabilities("nabm", d.biology),
         acts=book.probabilities("ccam", d.outpatient_acts),
         specialists=[(int(s), float(r)) for s, r in d.specialist_visits],
+        rehabilitation_mmp=book.choice("dgn", d.rehabilitation.mmp) if d.rehabilitation else None,
     )
 
 

@@ -158,9 +158,7 @@ def generate_population(
     identities = _identities(first, n, twin_of, fictitious, multi, rng)
     death, cause = _background_deaths(ctx, rng, sex, birth)
     death[fictitious] = NO_DATE  # a fictitious identity is not a person: it does not die
-    band = np.clip(np.searchsorted(plan.c2s_bands, age_start, side="right") - 1, 0, None)
-    c2s = rng.random(n) < plan.c2s_share[band]
-    c2s[seconds] = c2s[pairs]
+    c2s = _c2s(plan, rng, age_start, (pairs, seconds))
     return Population(
         n=n,
         first=first,
@@ -184,6 +182,14 @@ def generate_population(
         c2s=c2s,
         **identities,
     )
+
+
+def _c2s(plan, rng, age_start: np.ndarray, twins: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """C2S beneficiaries by age band; twins share their parents' status."""
+    band = np.clip(np.searchsorted(plan.c2s_bands, age_start, side="right") - 1, 0, None)
+    c2s = rng.random(len(age_start)) < plan.c2s_share[band]
+    c2s[twins[1]] = c2s[twins[0]]
+    return c2s
 
 
 def _identities(first, n, twin_of, fictitious, multi, rng) -> dict[str, np.ndarray]:

@@ -47,6 +47,10 @@ REFERENTIAL_TABLES = ("IR_BEN_R", "IR_IMB_R", "KI_CCI_R")
 # hospital drugs billed on top of the stay (public: MED, private clinics: FH), written
 # when the store's catalogue describes them (the built-in sample does not)
 PMSI_DRUG_TABLES = ("T_MCOaaMED", "T_MCOaaFH")
+SSR_TABLES = ("T_SSRaaB", "T_SSRaaC", "T_SSRaaD")  # rehabilitation stays, same condition
+# outpatient care of public hospitals (ACE): patients, consultations, CCAM acts, biology
+ACE_TABLES = ("T_MCOaaCSTC", "T_MCOaaFBSTC", "T_MCOaaFMSTC", "T_MCOaaFLSTC")
+OPTIONAL_PMSI_TABLES = PMSI_DRUG_TABLES + SSR_TABLES + ACE_TABLES
 ALL_TEMPLATES = REFERENTIAL_TABLES + DCIR_TABLES + PMSI_TABLES
 
 DCIR_KEYS = FLUX_KEYS  # the 9 keys joining DCIR details to ER_PRS_F (primer §3)
@@ -74,7 +78,7 @@ class TableSchemas:
         schemas = {name: arrow_schema(catalog.get_table(name)) for name in ALL_TEMPLATES}
         described = {t.name for t in catalog.list_tables()}
         schemas.update(
-            {t: arrow_schema(catalog.get_table(t)) for t in PMSI_DRUG_TABLES if t in described}
+            {t: arrow_schema(catalog.get_table(t)) for t in OPTIONAL_PMSI_TABLES if t in described}
         )
         return cls(schemas)
 

@@ -93,6 +93,7 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("code", pa.string()),
             ("quantity", pa.int64()),
             ("units_per_box", pa.int64()),
+            ("units_per_day", pa.float64()),
             ("days_supply", pa.float64()),
             ("table_name", pa.string()),
             *KEYS_DCIR,
@@ -222,6 +223,36 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("PRS_NAT_REF", pa.int64()),
             ("PSE_SPE_COD", pa.int64()),
             ("table_name", pa.string()),
+            *KEYS_DCIR,
+        ]
+    ),
+    "rehabilitation_stays": pa.schema(
+        [
+            ("BEN_IDT_ANO", pa.string()),
+            ("condition", pa.string()),
+            ("table_name", pa.string()),
+            ("ETA_NUM", pa.string()),
+            ("RHA_NUM", pa.string()),
+            ("admission_date", pa.date32()),
+            ("discharge_date", pa.date32()),
+            ("MOR_PRP", pa.string()),
+            ("ETL_AFF", pa.string()),
+            ("after_ETA_NUM", pa.string()),
+            ("after_RSA_NUM", pa.string()),
+        ]
+    ),
+    "outpatient_care": pa.schema(
+        [
+            ("BEN_IDT_ANO", pa.string()),
+            ("date", pa.date32()),
+            ("kind", pa.string()),
+            ("code", pa.string()),
+            ("specialty", pa.int64()),
+            ("sources", pa.string()),
+            ("pmsi_table", pa.string()),
+            ("ETA_NUM", pa.string()),
+            ("SEQ_NUM", pa.string()),
+            ("dcir_table", pa.string()),
             *KEYS_DCIR,
         ]
     ),

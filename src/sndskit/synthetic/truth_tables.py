@@ -137,6 +137,12 @@ def dispensings_table(ctx, d, pop, psa, idt) -> pa.Table:
             "quantity": d["qty"].astype(np.int64),
             # pack size (BDPM presentation) and days covered: null for hospital drugs
             "units_per_box": (np.array(ctx.boxes.units, dtype=np.int64)[box], is_ucd),
+            "units_per_day": (
+                np.array(ctx.boxes.drug_units_per_day, dtype=np.float64)[
+                    ctx.box_arrays["drug"][box]
+                ],
+                is_ucd,
+            ),
             "days_supply": (d["qty"] * ctx.box_arrays["supply"][box], is_ucd),
         }
     )
