@@ -159,6 +159,9 @@ def test_build_a_code_list_from_two_rules_freeze_and_download_csv(server, page, 
     assert {e.code for e in frozen.entries} >= {"I63", "I630", "I64"}
     assert Path(download.path()).read_text(encoding="utf-8") == export_codelist(frozen, "csv")
     assert download.suggested_filename == "stroke_e2e-v1.0.csv"
+    page.goto(server + "/codelists")
+    assert page.locator("#saved-lists").inner_text().count("stroke_e2e-v1.0") == 1
+    _snap(page, shots, "codelists")
 
 
 def test_build_a_cohort_run_it_and_see_the_masked_attrition(server, page, shots):
@@ -214,4 +217,7 @@ def test_approve_a_mapping_in_the_review_queue_and_see_the_report_change(
         _snap(page, shots, "omop_review", full=True)
         page.goto(url + "/omop")
         assert int(cell.inner_text()) == before + 1
+        page.goto(url + "/omop/sample")
+        page.locator("#sample").wait_for()
+        _snap(page, shots, "omop_sample")
         context.close()
