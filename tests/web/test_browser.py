@@ -221,3 +221,19 @@ def test_approve_a_mapping_in_the_review_queue_and_see_the_report_change(
         page.locator("#sample").wait_for()
         _snap(page, shots, "omop_sample")
         context.close()
+
+
+@pytest.mark.parametrize("example", ["t2d_treated", "acs_hospitalised"])
+def test_the_form_writes_back_the_example_it_was_loaded_from(server, page, example):
+    """Round trip: example YAML → form fields → YAML written by the form: the same spec."""
+    from importlib import resources
+
+    from sndskit.cohorts.spec import CohortSpec
+    from sndskit.specs import load_spec, parse_spec
+
+    path = resources.files("sndskit") / "resources" / "cohorts" / "examples" / f"{example}.yaml"
+    page.goto(server + f"/cohorts?example={example}")
+    page.locator("#cohort-yaml").wait_for()
+    written = parse_spec(page.locator("#cohort-yaml").inner_text(), CohortSpec)
+    expected = load_spec(Path(str(path)), CohortSpec)
+    assert written.model_dump() == expected.model_dump()
