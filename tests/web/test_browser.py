@@ -237,3 +237,16 @@ def test_the_form_writes_back_the_example_it_was_loaded_from(server, page, examp
     written = parse_spec(page.locator("#cohort-yaml").inner_text(), CohortSpec)
     expected = load_spec(Path(str(path)), CohortSpec)
     assert written.model_dump() == expected.model_dump()
+
+
+def test_the_builder_writes_back_every_curated_list(server, page):
+    """Round trip: curated spec → builder form → YAML written by the form: the same spec."""
+    from sndskit.codelists.library import list_library
+    from sndskit.codelists.spec import CodelistSpec
+    from sndskit.specs import parse_spec
+
+    for spec in list_library():
+        page.goto(server + f"/codelists/new?base={spec.name}")
+        page.locator("#spec-yaml").wait_for(state="attached")
+        written = parse_spec(page.locator("#spec-yaml").text_content(), CodelistSpec)
+        assert written.model_dump() == spec.model_dump(), spec.name
