@@ -113,6 +113,12 @@ def test_run_shows_the_masked_attrition(client):
         image = client.get(f"{target}/{figure}.png")
         assert image.status_code == 200 and image.content[:4] == b"\x89PNG"
     assert client.get(f"{target}/cohort.png").status_code == 400  # nothing else is served
+    saved = re.search(r'href="(/cohorts/saved/[^"]+)" id="saved-link"', page)[1]
+    kept = client.get(saved).text  # read back from the run folder, as the runner wrote it
+    flow = re.search(r'id="flowchart">(.*?)</div>\s*<h2', kept, re.S)[1]
+    assert re.findall(r"<strong>([^<]*)</strong>", flow) == shown
+    assert saved.rsplit("/", 1)[1] in client.get("/cohorts").text
+    assert client.get(saved + "/rates.png").content[:4] == b"\x89PNG"
 
 
 def test_run_refuses_data_outside_the_allow_list(client, tmp_path):

@@ -5,12 +5,15 @@ Person-level results never reach a page."""
 
 from __future__ import annotations
 
+import csv
+import json
 import threading
 import time
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import yaml
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse
 
@@ -78,6 +81,7 @@ def builder_page(request: Request, example: str = "t2d_treated"):
         n_events=N_EVENTS,
         n_exclusions=N_EXCLUSIONS,
         jobs=jobs,
+        saved=saved_runs(request),
         **form_values(spec),
     )
 
@@ -161,3 +165,43 @@ def run_figure(request: Request, job_id: str, figure: str):
 def run_status(request: Request, job_id: str):
     job = request.app.state.jobs.get(job_id)
     return render(request, "cohort_status.html", job=job)
+
+
+# -- runs kept on disk --------------------------------------------------------------------
+def saved_runs(request: Request) -> list[str]:
+    """Run folders of the workspace (newest first): they outlive the server process."""
+    runs = (settings_of(request).workspace / "runs").glob("*/manifest.json")
+    return [p.parent.name for p in sorted(runs, key=lambda p: -p.stat().st_mtime)][:50]
+
+
+def _csv_rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+@router.get("/saved/{name}")
+def saved_run_page(request: Request, name: str):
+    """A finished run read back from its folder: the masked attrition and counts as written
+    by the runner (``1-10`` / ``masked``), the spec, the figures."""
+    out = settings_of(request).run_path(name)
+    if not (out / "manifest.json").exists():
+        raise SndskitError(f"no run {name!r}", field="run", allowed=saved_runs(request))
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    return render(
+        request,
+        "cohort_saved.html",
+        name=name,
+        manifest=manifest,
+        spec_yaml=yaml.safe_dump(manifest["spec"], allow_unicode=True, sort_keys=False),
+        attrition=_csv_rows(out / "attrition.csv"),
+        counts=_csv_rows(out / "counts.csv"),
+        figures=[f for f in FIGURES if (out / f"{f}.png").exists()],
+    )
+
+
+@router.get("/saved/{name}/{figure}.png")
+def saved_run_figure(request: Request, name: str, figure: str):
+    path = settings_of(request).run_path(name) / f"{check_choice(figure, FIGURES, 'figure')}.png"
+    if not path.exists():
+        raise SndskitError(f"run {name!r} has no {figure} figure", field="figure")
+    return FileResponse(path, media_type="image/png")
