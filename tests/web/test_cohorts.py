@@ -157,3 +157,21 @@ def test_a_failing_run_shows_its_message(settings, synth_data, tmp_path):
     page = _wait(client, target) if target else response.text
     assert 'role="alert"' in page and "Traceback" not in page
     assert "ER_PRS_F" in page or "ER_PHA_F" in page
+
+
+def test_curated_code_lists_compile_as_the_library_resolves_them(client, settings):
+    """The page keeps resolved curated lists; its SQL is the library's on fresh ones."""
+    form = {
+        **FORM,
+        "entry-0-source": "hospital_diagnosis",
+        "entry-0-codelist": "stroke",
+        "entry-0-roles": ["DP"],
+        "at_least": "1",
+        "within_days": "",
+    }
+    for _ in range(2):  # second time from the page's cache
+        page = client.post("/cohorts/preview", data=form).text
+        spec = parse_spec(_block(page, "cohort-yaml"), CohortSpec)
+        codelists = resolve_codelists(spec, settings.workspace / "codelists", store=settings.store)
+        assert _block(page, "cohort-sql") == plan_cohort(spec, codelists).to_sql("duckdb")
+    assert spec.entry.events[0].roles == ["DP"]

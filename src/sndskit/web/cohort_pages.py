@@ -17,11 +17,13 @@ import yaml
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse
 
-from sndskit.codelists.model import Codelist
+from sndskit.codelists.library import get_library_spec
+from sndskit.codelists.model import Codelist, load_codelist
+from sndskit.codelists.resolve import build_codelist
 from sndskit.cohorts.compiler import DIALECTS
 from sndskit.cohorts.describe import describe_cohort
 from sndskit.cohorts.figures import plot_attrition, plot_rates
-from sndskit.cohorts.runner import plan_cohort, resolve_codelists, run_cohort
+from sndskit.cohorts.runner import plan_cohort, run_cohort
 from sndskit.cohorts.spec import SOURCE_VOCABULARIES, CohortSpec
 from sndskit.cohorts.stats import summarise_rates
 from sndskit.errors import SndskitError
@@ -35,6 +37,7 @@ from sndskit.web.security import check_csrf
 router = APIRouter(prefix="/cohorts")
 FIGURES = ("attrition", "rates")
 _FIGURES_LOCK = threading.Lock()
+_RESOLVED: dict[tuple[str, str, int], Codelist] = {}
 
 
 def _examples_dir() -> Path:
@@ -52,15 +55,31 @@ def codelist_refs(request: Request) -> list[str]:
 
 
 def _codelists(request: Request, spec: CohortSpec) -> dict[str, Codelist]:
-    """The spec's code lists; only names offered by the form are read (no client path)."""
+    """The spec's code lists; only names offered by the form are read (no client path).
+
+    Frozen lists are read from the workspace; curated ones are resolved on the store once
+    per store version and kept (the preview recompiles on every edit; resolving a drug list
+    on the full store takes about a second).
+    """
     allowed = codelist_refs(request)
-    for event in spec.all_events():
-        if event.codelist:
-            check_choice(event.codelist, allowed, "codelist")
     settings = settings_of(request)
-    return with_store(
-        resolve_codelists, spec, settings.workspace / "codelists", store=settings.store
-    )
+    version = (str(settings.store), settings.store.stat().st_mtime_ns)
+    out: dict[str, Codelist] = {}
+    for event in spec.all_events():
+        ref = event.codelist
+        if not ref or ref in out:
+            continue
+        check_choice(ref, allowed, "codelist")
+        if ref.endswith(".json"):
+            out[ref] = load_codelist(settings.codelist_path(ref.removesuffix(".json")))
+            continue
+        key = (ref, *version)
+        if key not in _RESOLVED:
+            for stale in [k for k in _RESOLVED if k[1:] != version]:
+                del _RESOLVED[stale]
+            _RESOLVED[key] = with_store(build_codelist, get_library_spec(ref), store=settings.store)
+        out[ref] = _RESOLVED[key]
+    return out
 
 
 @router.get("")
