@@ -58,6 +58,7 @@ PAGES = [
     "/codes/concept/relations?vocab=ATC&code=A10BA02",
     "/codes/concept/descendants?vocab=CIM10&code=I63",
     "/codes/concept/relations?vocab=CIM10&code=I63",
+    "/codes/concept/ancestors?vocab=ATC&code=A10BA02",
     "/codelists", "/codelists/new?base=stroke", "/cohorts", "/omop",
 ]  # fmt: skip
 

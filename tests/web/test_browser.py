@@ -112,6 +112,7 @@ def test_search_avc_shows_i63_with_its_reason(server, page, shots):
     page.wait_for_url(re.compile(r"/codes/concept"))
     assert "I63" in page.locator("h1").inner_text()
     page.locator("#descendants").wait_for()  # loaded after the page by htmx
+    assert page.locator("#ancestors").inner_text() == "IX › I60-I69 ›"
     assert page.locator("#descendants tbody tr").count() == 2  # I630, I639 in the sample
     _snap(page, shots, "concept", full=True)
     page.click("#lang-en")
