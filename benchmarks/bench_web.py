@@ -58,6 +58,7 @@ PAGES = [
     "/codes/concept/relations?vocab=ATC&code=A10BA02",
     "/codes/concept/descendants?vocab=CIM10&code=I63",
     "/codes/concept/relations?vocab=CIM10&code=I63",
+    "/codes/concept/ancestors?vocab=ATC&code=A10BA02",
     "/codelists", "/codelists/new?base=stroke", "/cohorts", "/omop",
 ]  # fmt: skip
 
@@ -131,6 +132,7 @@ def main() -> None:
     parser.add_argument("--home", type=Path, default=None, help="reuse an imported store")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--patients", type=int, default=0, help="synthetic run size (0: skip)")
+    parser.add_argument("--data", type=Path, default=None, help="keep / reuse the synthetic data")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         home = args.home
@@ -138,14 +140,16 @@ def main() -> None:
             home = Path(tmp) / "home"
             import_reference_data(args.source or default_reference_dir()[0], home=home)
         data = {}
-        if args.patients:
+        folder = args.data or Path(tmp) / "data"
+        if args.patients and not folder.exists():
             from sndskit.synthetic import build_config, generate
 
             config = build_config(
                 {"patients": args.patients, "start_year": 2019, "end_year": 2022, "seed": 7}
             )
-            generate(config, Path(tmp) / "data", store=store_path(home), workers=2)
-            data = {"synth": Path(tmp) / "data"}
+            generate(config, folder, store=store_path(home), workers=2)
+        if args.patients:
+            data = {"synth": folder}
         settings = WebSettings(store=store_path(home), workspace=Path(tmp) / "ws", data_dirs=data)
         client = TestClient(create_app(settings), base_url="http://127.0.0.1")
         latency(client, args.rounds)

@@ -112,6 +112,7 @@ def test_search_avc_shows_i63_with_its_reason(server, page, shots):
     page.wait_for_url(re.compile(r"/codes/concept"))
     assert "I63" in page.locator("h1").inner_text()
     page.locator("#descendants").wait_for()  # loaded after the page by htmx
+    assert page.locator("#ancestors").inner_text() == "IX › I60-I69 ›"
     assert page.locator("#descendants tbody tr").count() == 2  # I630, I639 in the sample
     _snap(page, shots, "concept", full=True)
     page.click("#lang-en")
@@ -159,6 +160,9 @@ def test_build_a_code_list_from_two_rules_freeze_and_download_csv(server, page, 
     assert {e.code for e in frozen.entries} >= {"I63", "I630", "I64"}
     assert Path(download.path()).read_text(encoding="utf-8") == export_codelist(frozen, "csv")
     assert download.suggested_filename == "stroke_e2e-v1.0.csv"
+    page.goto(server + "/codelists")
+    assert page.locator("#saved-lists").inner_text().count("stroke_e2e-v1.0") == 1
+    _snap(page, shots, "codelists")
 
 
 def test_build_a_cohort_run_it_and_see_the_masked_attrition(server, page, shots):
@@ -214,4 +218,36 @@ def test_approve_a_mapping_in_the_review_queue_and_see_the_report_change(
         _snap(page, shots, "omop_review", full=True)
         page.goto(url + "/omop")
         assert int(cell.inner_text()) == before + 1
+        page.goto(url + "/omop/sample")
+        page.locator("#sample").wait_for()
+        _snap(page, shots, "omop_sample")
         context.close()
+
+
+@pytest.mark.parametrize("example", ["t2d_treated", "acs_hospitalised"])
+def test_the_form_writes_back_the_example_it_was_loaded_from(server, page, example):
+    """Round trip: example YAML → form fields → YAML written by the form: the same spec."""
+    from importlib import resources
+
+    from sndskit.cohorts.spec import CohortSpec
+    from sndskit.specs import load_spec, parse_spec
+
+    path = resources.files("sndskit") / "resources" / "cohorts" / "examples" / f"{example}.yaml"
+    page.goto(server + f"/cohorts?example={example}")
+    page.locator("#cohort-yaml").wait_for()
+    written = parse_spec(page.locator("#cohort-yaml").inner_text(), CohortSpec)
+    expected = load_spec(Path(str(path)), CohortSpec)
+    assert written.model_dump() == expected.model_dump()
+
+
+def test_the_builder_writes_back_every_curated_list(server, page):
+    """Round trip: curated spec → builder form → YAML written by the form: the same spec."""
+    from sndskit.codelists.library import list_library
+    from sndskit.codelists.spec import CodelistSpec
+    from sndskit.specs import parse_spec
+
+    for spec in list_library():
+        page.goto(server + f"/codelists/new?base={spec.name}")
+        page.locator("#spec-yaml").wait_for(state="attached")
+        written = parse_spec(page.locator("#spec-yaml").text_content(), CodelistSpec)
+        assert written.model_dump() == spec.model_dump(), spec.name

@@ -136,3 +136,30 @@ def test_usage_masks_small_counts(client, settings):
     table = re.search(r'id="usage-table">(.*?)</table>', page, re.S)[1]
     assert re.findall(r'<td class="num">([^<]*)</td>', table) == ["1-10", "1-10"]
     assert ">7<" not in table and ">21<" not in table
+
+
+def test_every_rule_field_reaches_the_spec(client, sample_home):
+    form = {
+        **STROKE_FORM,
+        "rules-a-kind": "terms",
+        "rules-a-values": "infarctus cerebral",
+        "rules-a-exclude_words": "thrombose",
+        "rules-a-allow_typos": "on",
+        "rules-a-descendants": "no",
+        "exclude_codes": "I639",
+    }
+    page = client.post("/codelists/preview", data=form).text
+    yaml_text = html.unescape(re.search(r'<pre id="spec-yaml">(.*?)</pre>', page, re.S)[1])
+    spec = parse_spec(yaml_text, CodelistSpec)
+    rule = spec.rules[0]
+    assert (rule.terms, rule.exclude_words, rule.allow_typos, rule.include_descendants) == (
+        ["infarctus cerebral"],
+        ["thrombose"],
+        True,
+        False,
+    )
+    assert spec.exclude.codes == ["I639"]
+    expected = build_codelist(spec, store=store_path(sample_home))
+    assert re.findall(r'<tr data-code="([^"]+)">', page) == [
+        f"{e.vocabulary}:{e.code}" for e in expected.entries
+    ]

@@ -113,6 +113,12 @@ def test_run_shows_the_masked_attrition(client):
         image = client.get(f"{target}/{figure}.png")
         assert image.status_code == 200 and image.content[:4] == b"\x89PNG"
     assert client.get(f"{target}/cohort.png").status_code == 400  # nothing else is served
+    saved = re.search(r'href="(/cohorts/saved/[^"]+)" id="saved-link"', page)[1]
+    kept = client.get(saved).text  # read back from the run folder, as the runner wrote it
+    flow = re.search(r'id="flowchart">(.*?)</div>\s*<h2', kept, re.S)[1]
+    assert re.findall(r"<strong>([^<]*)</strong>", flow) == shown
+    assert saved.rsplit("/", 1)[1] in client.get("/cohorts").text
+    assert client.get(saved + "/rates.png").content[:4] == b"\x89PNG"
 
 
 def test_run_refuses_data_outside_the_allow_list(client, tmp_path):
@@ -151,3 +157,21 @@ def test_a_failing_run_shows_its_message(settings, synth_data, tmp_path):
     page = _wait(client, target) if target else response.text
     assert 'role="alert"' in page and "Traceback" not in page
     assert "ER_PRS_F" in page or "ER_PHA_F" in page
+
+
+def test_curated_code_lists_compile_as_the_library_resolves_them(client, settings):
+    """The page keeps resolved curated lists; its SQL is the library's on fresh ones."""
+    form = {
+        **FORM,
+        "entry-0-source": "hospital_diagnosis",
+        "entry-0-codelist": "stroke",
+        "entry-0-roles": ["DP"],
+        "at_least": "1",
+        "within_days": "",
+    }
+    for _ in range(2):  # second time from the page's cache
+        page = client.post("/cohorts/preview", data=form).text
+        spec = parse_spec(_block(page, "cohort-yaml"), CohortSpec)
+        codelists = resolve_codelists(spec, settings.workspace / "codelists", store=settings.store)
+        assert _block(page, "cohort-sql") == plan_cohort(spec, codelists).to_sql("duckdb")
+    assert spec.entry.events[0].roles == ["DP"]

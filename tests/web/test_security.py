@@ -79,8 +79,10 @@ def test_data_path_outside_the_allow_list_is_refused(client, data):
 
 
 @pytest.mark.parametrize("name", ["../drugs", "..%2F..%2Fetc%2Fpasswd", "a/b", "Drugs"])
-def test_saved_list_names_cannot_leave_the_workspace(client, name):
+def test_saved_names_cannot_leave_the_workspace(client, name):
     assert client.get(f"/codelists/view/{name}").status_code in (400, 404)
+    assert client.get(f"/cohorts/saved/{name}").status_code in (400, 404)
+    assert client.get(f"/cohorts/saved/{name}/rates.png").status_code in (400, 404)
 
 
 HOSTILE = "<script>alert(1)</script>' OR 1=1; DROP TABLE concepts; --"

@@ -2,7 +2,7 @@
 
 Fields: ``name description author version source valid_at vocabularies include_descendants
 exclude_codes exclude_patterns exclude_terms`` and per rule ``rules-<key>-<field>`` with
-fields ``id vocabulary kind values exclude_words relations descendants``.
+fields ``id vocabulary kind values exclude_words relations descendants allow_typos``.
 """
 
 from __future__ import annotations
@@ -38,6 +38,8 @@ def _rules(form: Any) -> list[dict[str, Any]]:
             rule["exclude_words"] = split_values(raw["exclude_words"])
         if raw.get("relations", "").strip():
             rule["relations"] = split_values(raw["relations"])
+        if raw.get("allow_typos") == "on":
+            rule["allow_typos"] = True
         if raw.get("descendants") in ("yes", "no"):
             rule["include_descendants"] = raw["descendants"] == "yes"
         rules.append(rule)
@@ -92,6 +94,7 @@ def form_values(spec: CodelistSpec | None) -> dict[str, Any]:
                 "exclude_words": ", ".join(rule.exclude_words),
                 "relations": ", ".join(rule.relations or []),
                 "descendants": {None: "", True: "yes", False: "no"}[rule.include_descendants],
+                "allow_typos": rule.allow_typos,
             }
         )
     return {"spec": spec, "rules": rules, "exclude": spec.exclude.model_dump()}

@@ -3,6 +3,7 @@ usage and orphans on the configured data (masked)."""
 
 from __future__ import annotations
 
+import functools
 import secrets
 from typing import Any
 
@@ -34,8 +35,14 @@ MEDIA = {
 PREVIEW_ROWS = 500
 
 
+@functools.cache
+def curated_lists() -> tuple[CodelistSpec, ...]:
+    """The curated specs shipped in the package (read once: they do not change at run time)."""
+    return tuple(list_library())
+
+
 def library_names() -> list[str]:
-    return [spec.name for spec in list_library()]
+    return [spec.name for spec in curated_lists()]
 
 
 def _library_spec(name: str) -> CodelistSpec:
@@ -59,7 +66,7 @@ def index_page(request: Request):
         request,
         "codelists.html",
         saved=[(n, load_saved(request, n)) for n in settings_of(request).saved_codelists()],
-        library=list_library(),
+        library=curated_lists(),
     )
 
 

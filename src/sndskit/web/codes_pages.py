@@ -67,12 +67,18 @@ def search_page(
 
 @router.get("/concept")
 def concept_page(request: Request, vocab: str, code: str):
-    """One concept and its place in the hierarchy; its relations (CIP13 ↔ substance ↔ ATC …)
-    and descendants load right after, each in its own request."""
-    store = settings_of(request).store
-    concept = with_store(get_concept, vocab, code, store=store)
-    ancestors = with_store(get_ancestors, concept.vocabulary, concept.code, store=store)
-    return render(request, "concept.html", concept=concept, ancestors=list(reversed(ancestors)))
+    """One concept; its ancestors, relations (CIP13 ↔ substance ↔ ATC …) and descendants
+    load right after, each in its own request (each is a query on the store)."""
+    concept = with_store(get_concept, vocab, code, store=settings_of(request).store)
+    return render(request, "concept.html", concept=concept)
+
+
+@router.get("/concept/ancestors")
+def ancestors_fragment(request: Request, vocab: str, code: str):
+    ancestors = with_store(get_ancestors, vocab, code, store=settings_of(request).store)
+    return render(
+        request, "concept_ancestors.html", vocab=vocab, ancestors=list(reversed(ancestors))
+    )
 
 
 @router.get("/concept/relations")

@@ -58,6 +58,7 @@ def spec_data(form: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
         "name": _text(form, "name"),
         "description": _text(form, "description"),
+        **{key: _text(form, key) for key in ("author", "version") if _text(form, key)},
         "period": {"start": _text(form, "period_start"), "end": _text(form, "period_end")},
         "entry": {
             "events": events,

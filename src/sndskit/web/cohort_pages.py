@@ -5,19 +5,24 @@ Person-level results never reach a page."""
 
 from __future__ import annotations
 
+import csv
+import json
 import threading
 import time
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import yaml
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse
 
-from sndskit.codelists.model import Codelist
+from sndskit.codelists.library import get_library_spec
+from sndskit.codelists.model import Codelist, load_codelist
+from sndskit.codelists.resolve import build_codelist
 from sndskit.cohorts.describe import describe_cohort
 from sndskit.cohorts.outputs import publish_stats
-from sndskit.cohorts.runner import plan_cohort, resolve_codelists, run_cohort
+from sndskit.cohorts.runner import plan_cohort, run_cohort
 from sndskit.cohorts.spec import CohortSpec
 from sndskit.cohorts.stats import count_rates
 from sndskit.disclosure.publish import EXPORT
@@ -34,6 +39,7 @@ from sndskit.web.security import check_csrf
 router = APIRouter(prefix="/cohorts")
 FIGURES = ("attrition", "rates")
 _FIGURES_LOCK = threading.Lock()
+_RESOLVED: dict[tuple[str, str, int], Codelist] = {}
 
 
 def _examples_dir() -> Path:
@@ -51,15 +57,31 @@ def codelist_refs(request: Request) -> list[str]:
 
 
 def _codelists(request: Request, spec: CohortSpec) -> dict[str, Codelist]:
-    """The spec's code lists; only names offered by the form are read (no client path)."""
+    """The spec's code lists; only names offered by the form are read (no client path).
+
+    Frozen lists are read from the workspace; curated ones are resolved on the store once
+    per store version and kept (the preview recompiles on every edit; resolving a drug list
+    on the full store takes about a second).
+    """
     allowed = codelist_refs(request)
-    for event in spec.all_events():
-        if event.codelist:
-            check_choice(event.codelist, allowed, "codelist")
     settings = settings_of(request)
-    return with_store(
-        resolve_codelists, spec, settings.workspace / "codelists", store=settings.store
-    )
+    version = (str(settings.store), settings.store.stat().st_mtime_ns)
+    out: dict[str, Codelist] = {}
+    for event in spec.all_events():
+        ref = event.codelist
+        if not ref or ref in out:
+            continue
+        check_choice(ref, allowed, "codelist")
+        if ref.endswith(".json"):
+            out[ref] = load_codelist(settings.codelist_path(ref.removesuffix(".json")))
+            continue
+        key = (ref, *version)
+        if key not in _RESOLVED:
+            for stale in [k for k in _RESOLVED if k[1:] != version]:
+                del _RESOLVED[stale]
+            _RESOLVED[key] = with_store(build_codelist, get_library_spec(ref), store=settings.store)
+        out[ref] = _RESOLVED[key]
+    return out
 
 
 @router.get("")
@@ -80,6 +102,7 @@ def builder_page(request: Request, example: str = "t2d_treated"):
         n_events=N_EVENTS,
         n_exclusions=N_EXCLUSIONS,
         jobs=jobs,
+        saved=saved_runs(request),
         **form_values(spec),
     )
 
@@ -132,6 +155,7 @@ async def run(request: Request):
             "counts": published.counts,
             "rates": [r for r in published.rates if r["age_band"] != "unknown"],
             "name": spec.name,
+            "run": out.name,
             "out": out / EXPORT,
         }
 
@@ -159,3 +183,44 @@ def run_figure(request: Request, job_id: str, figure: str):
 def run_status(request: Request, job_id: str):
     job = request.app.state.jobs.get(job_id)
     return render(request, "cohort_status.html", job=job)
+
+
+# -- runs kept on disk --------------------------------------------------------------------
+def saved_runs(request: Request) -> list[str]:
+    """Run folders of the workspace (newest first): they outlive the server process."""
+    runs = (settings_of(request).workspace / "runs").glob(f"*/{EXPORT}/manifest.json")
+    return [p.parent.parent.name for p in sorted(runs, key=lambda p: -p.stat().st_mtime)][:50]
+
+
+def _csv_rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+@router.get("/saved/{name}")
+def saved_run_page(request: Request, name: str):
+    """A finished run read back from its releasable folder (``OUT/export``): the masked
+    attrition and counts as published, the spec, the figures."""
+    out = settings_of(request).run_path(name) / EXPORT
+    if not (out / "manifest.json").exists():
+        raise SndskitError(f"no run {name!r}", field="run", allowed=saved_runs(request))
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    return render(
+        request,
+        "cohort_saved.html",
+        name=name,
+        manifest=manifest,
+        spec_yaml=yaml.safe_dump(manifest["spec"], allow_unicode=True, sort_keys=False),
+        attrition=_csv_rows(out / "attrition.csv"),
+        counts=_csv_rows(out / "counts.csv"),
+        figures=[f for f in FIGURES if (out / f"{f}.png").exists()],
+    )
+
+
+@router.get("/saved/{name}/{figure}.png")
+def saved_run_figure(request: Request, name: str, figure: str):
+    figure = check_choice(figure, FIGURES, "figure")
+    path = settings_of(request).run_path(name) / EXPORT / f"{figure}.png"
+    if not path.exists():
+        raise SndskitError(f"run {name!r} has no {figure} figure", field="figure")
+    return FileResponse(path, media_type="image/png")
