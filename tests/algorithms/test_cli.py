@@ -50,6 +50,19 @@ def test_new_then_lint_then_change_without_bump(real_home, tmp_path):
     spec.write_text(spec.read_text().replace("roles: [DP]", "roles: [DP, DAS]"))
     failed = run(real_home, "lint", "--root", str(root), check=False)
     assert failed.returncode == 1 and "bump the version" in failed.stdout
+    run(
+        real_home,
+        "bump",
+        "my_stroke",
+        "minor",
+        "--note",
+        "DAS ajoutés / DAS added",
+        "--root",
+        str(root),
+    )
+    assert "version: 0.2.0" in (folder / "algorithm.yaml").read_text()
+    assert (folder / "CHANGELOG.md").read_text().splitlines()[2].startswith("## 0.2.0 (")
+    assert run(real_home, "lint", "--root", str(root)).returncode == 0
     again = run(real_home, "new", "my_stroke", "--root", str(root), check=False)
     assert again.returncode == 2 and "folder already exists" in again.stderr
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sndskit.algorithms.docs import write_fiches
 from sndskit.algorithms.folder import CHANGELOG_FILE, META_FILE, SYNTHETIC_FILE, load_algorithm
-from sndskit.algorithms.model import ALGORITHM_ID, Validation
+from sndskit.algorithms.model import ALGORITHM_ID, Validation, semver_key
 from sndskit.codelists.model import save_codelist
 from sndskit.codelists.resolve import build_codelist
 from sndskit.codelists.spec import CodelistSpec
@@ -65,6 +65,32 @@ def record_version(folder: Path, text: str, day: date | None = None) -> str:
     body = f"{title.rstrip()}\n\n{section}" + (f"\n## {rest}" if rest else "")
     write_text_atomic(path, body)
     return algorithm.fingerprint()
+
+
+def bump_version(folder: Path, part: str, note: str, day: date | None = None) -> str:
+    """Raise the version (``major``, ``minor`` or ``patch``) in algorithm.yaml, record it in
+    CHANGELOG.md with the content hash and regenerate the fiches; returns the new version."""
+    parts = ("major", "minor", "patch")
+    if part not in parts:
+        raise SndskitError(f"unknown version part {part!r}", field="part", allowed=parts)
+    if not note.strip():
+        raise SndskitError("say what changed", field="note")
+    meta_path = folder / META_FILE
+    old = load_algorithm(folder).meta.version
+    major, minor, patch = semver_key(old)
+    new = {
+        "major": f"{major + 1}.0.0",
+        "minor": f"{major}.{minor + 1}.0",
+        "patch": f"{major}.{minor}.{patch + 1}",
+    }[part]
+    text = meta_path.read_text(encoding="utf-8")
+    line = f"version: {old}\n"
+    if line not in text:
+        raise SndskitError("no 'version: X.Y.Z' line to update", file=meta_path, field="version")
+    write_text_atomic(meta_path, text.replace(line, f"version: {new}\n", 1))
+    record_version(folder, note, day)
+    write_fiches(load_algorithm(folder))
+    return new
 
 
 def write_synthetic_validation(folder: Path, evidence: Validation) -> Path:

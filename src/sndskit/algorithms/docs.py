@@ -240,6 +240,8 @@ def build_fiche(algorithm: Algorithm, lang: str, tables: dict[str, list[str]]) -
     for ref in m.cohorts:
         lines += [f"### `{ref.spec}` — {t(ref.role)}", ""]
         lines += [*describe_logic(algorithm.cohorts[ref.spec], lang), ""]
+    if m.score:
+        lines += _score_table(algorithm, lang)
     if m.unconfirmed_rules:
         lines += [f"## ⚠ {w['unconfirmed']}", ""]
         lines += [f"- {t(r)}" for r in m.unconfirmed_rules] + [""]
@@ -261,6 +263,16 @@ def build_fiche(algorithm: Algorithm, lang: str, tables: dict[str, list[str]]) -
     ]
     lines += ["", f"## {w['cite']}", "", citation(algorithm), ""]
     return "\n".join(lines)
+
+
+def _score_table(algorithm: Algorithm, lang: str) -> list[str]:
+    fr = lang == "fr"
+    head = "| composante | poids | remplace |" if fr else "| component | weight | supersedes |"
+    roles = {r.spec: getattr(r.role, lang) for r in algorithm.meta.cohorts}
+    lines = ["## Score" if not fr else "## Score par personne", "", head, "|---|---|---|"]
+    for c in algorithm.meta.score.components:
+        lines.append(f"| `{c.id}` — {roles[c.spec]} | {c.weight} | {', '.join(c.supersedes)} |")
+    return [*lines, ""]
 
 
 def _person(p) -> str:

@@ -192,6 +192,33 @@ class SyntheticTruth(_Model):
         return self
 
 
+class ScoreComponent(_Model):
+    """One weighted component of a per-person score: the persons of one cohort spec."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    spec: str
+    weight: int = Field(ge=1)
+    supersedes: list[str] = Field(
+        default_factory=list,
+        description="components not counted when this one is present (hierarchy)",
+    )
+
+
+class Score(_Model):
+    components: list[ScoreComponent] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _hierarchy(self) -> Self:
+        ids = [c.id for c in self.components]
+        if len(set(ids)) != len(ids):
+            raise ValueError("a score component id is given twice")
+        for component in self.components:
+            unknown = sorted(set(component.supersedes) - set(ids))
+            if unknown:
+                raise ValueError(f"{component.id} supersedes unknown component(s): {unknown}")
+        return self
+
+
 class AlgorithmMeta(_Model):
     id: str
     version: str
@@ -205,6 +232,7 @@ class AlgorithmMeta(_Model):
     cohorts: list[CohortRef] = Field(min_length=1)
     logic_intro: Text
     output: Grain = "person_index"
+    score: Score | None = None
     validation: list[Validation] = Field(default_factory=list)
     synthetic_truth: SyntheticTruth | None = None
     limitations: list[Text] = Field(default_factory=list)
@@ -253,8 +281,10 @@ class AlgorithmMeta(_Model):
             raise ValueError("a cohort spec is listed twice")
         if not any(r.role == "rule" for r in self.references):
             raise ValueError("cite at least one reference with role: rule (its source)")
-        if self.output == "person_score":
-            raise ValueError("per-person scores are not supported yet")
+        if (self.output == "person_score") != (self.score is not None):
+            raise ValueError("output person_score goes with a score section, and only it")
+        if self.score and {c.spec for c in self.score.components} != set(specs):
+            raise ValueError("each cohort spec of a score is the spec of one component")
         return self
 
 

@@ -101,6 +101,8 @@ def run_algorithm(
                 )
                 entry["index_date"] = min(entry["index_date"], row["index_date"])
                 entry["cohorts"].add(name)
+        if algorithm.meta.score:
+            add_scores(persons, algorithm)
         _write_persons(persons, staging / "persons.parquet")
         counts = _counts(persons, threshold)
         (staging / "counts.csv").write_text(_csv(counts, threshold), encoding="utf-8")
@@ -125,8 +127,19 @@ def run_algorithm(
     return AlgorithmRun(out, persons, counts, attrition, manifest)
 
 
+def add_scores(persons: dict[str, dict[str, Any]], algorithm: Algorithm) -> None:
+    """Each person's score: the weights of the components met, minus the components a met
+    one supersedes (e.g. metastatic tumour supersedes any malignancy)."""
+    components = algorithm.meta.score.components
+    for entry in persons.values():
+        met = {c.id for c in components if c.spec in entry["cohorts"]}
+        dropped = {s for c in components if c.id in met for s in c.supersedes}
+        entry["score"] = sum(c.weight for c in components if c.id in met - dropped)
+
+
 def _write_persons(persons: dict[str, dict[str, Any]], path: Path) -> None:
     ids = sorted(persons)
+    scores = {"score": pa.array([persons[p].get("score") for p in ids], pa.int32())}
     table = pa.table(
         {
             "person_id": pa.array(ids, pa.string()),
@@ -134,17 +147,21 @@ def _write_persons(persons: dict[str, dict[str, Any]], path: Path) -> None:
             "cohorts": pa.array(
                 [sorted(persons[p]["cohorts"]) for p in ids], pa.list_(pa.string())
             ),
+            **(scores if ids and "score" in persons[ids[0]] else {}),
         }
     )
     pq.write_table(table, path)
 
 
 def _counts(persons: dict[str, dict[str, Any]], threshold: int) -> list[dict]:
-    """Persons by index year and cohort combination (masked; margins: year, combination
-    and the grand total)."""
-    cells: dict[tuple[int, str], int] = {}
+    """Persons by index year and cohort combination — by score for a score (masked;
+    margins: year, combination and the grand total)."""
+    cells: dict[tuple[int | str, str], int] = {}
     for entry in persons.values():
-        key = (entry["index_date"].year, "+".join(sorted(entry["cohorts"])))
+        if "score" in entry:  # a score describes the whole window, not an index year
+            key = ("all", f"score {entry['score']}")
+        else:
+            key = (entry["index_date"].year, "+".join(sorted(entry["cohorts"])))
         cells[key] = cells.get(key, 0) + 1
     rows = [{"year": y, "cohorts": c, "persons": n} for (y, c), n in sorted(cells.items())]
     margins = [[], ["year"], ["cohorts"]]

@@ -22,7 +22,7 @@ from sndskit.algorithms import (
     run_algorithm,
     validate_persons,
 )
-from sndskit.algorithms.contribute import write_synthetic_validation
+from sndskit.algorithms.contribute import bump_version, write_synthetic_validation
 from sndskit.algorithms.disclosure import DEFAULT_THRESHOLD, render_count
 from sndskit.algorithms.docs import build_site, write_fiches
 from sndskit.algorithms.validate import as_evidence
@@ -34,7 +34,7 @@ from sndskit.io import write_text_atomic
 
 app = typer.Typer(
     no_args_is_help=True,
-    help="Algorithm catalogue (BOAS-style): list, show, run, validate, docs, export, lint, new.",
+    help="Algorithm catalogue (BOAS-style): fiches, runs, synthetic validation, lint, BOAS export.",
 )
 NameArg = Annotated[str, typer.Argument(help="Algorithm id (catalogue) or folder path.")]
 RootOption = Annotated[
@@ -237,9 +237,22 @@ def lint_command(
         mark = "[red]✗[/]" if any(p.severity == "error" for p in problems) else "[green]✓[/]"
         console.print(f"{mark} {folder.name}", markup=True)
         for problem in problems:
-            console.print(f"  {problem.render()}", markup=False)
+            console.print(f"  {problem.render()}", markup=False, soft_wrap=True)
     if errors:
         raise typer.Exit(1)
+
+
+@app.command("bump")
+def bump_command(
+    name: NameArg,
+    part: Annotated[str, typer.Argument(help="major, minor or patch.")],
+    note: Annotated[str, typer.Option(help="What changed (French / English).")],
+    root: RootOption = None,
+) -> None:
+    """Raise the version after a change of spec or code list, record it, regenerate fiches."""
+    algorithm = get_algorithm(name, root)
+    version = bump_version(algorithm.path, part, note)
+    console.print(f"{algorithm.id}: version {version} recorded in CHANGELOG.md")
 
 
 @app.command("new")
