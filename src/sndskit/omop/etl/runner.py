@@ -107,13 +107,29 @@ def plan_tables(options: EtlOptions) -> list[tuple[str, object]]:
     ]
 
 
-def _fetch(engine, table: str) -> pa.Table:
-    fields = [f.name for f in cdm_fields()[table]]
-    rows = engine.rows(f"cdm_{table}", fields)
-    rows.sort(key=lambda r: tuple((v is None, v) for v in r[:1]))
-    schema = arrow_schema(table)
-    arrays = [pa.array([r[i] for r in rows], type=schema.field(i).type) for i in range(len(fields))]
-    return pa.Table.from_arrays(arrays, schema=schema)
+def _write(engine, table: str, path: Path) -> int:
+    """Write a CDM table through the engine's own Parquet writer (no row passes through
+    Python): ``write_parquet`` orders by ``person_id, index_date``, so a copy of the table
+    gets ``index_date`` = its key (and ``person_id`` when it has none), which makes the
+    order total and the file identical on every engine; the helper columns are then dropped
+    batch by batch while casting to the CDM's Arrow types."""
+    fields = cdm_fields()[table]
+    key = next((f.name for f in fields if f.primary_key), fields[0].name)
+    helpers = {"index_date": key}
+    if not any(f.name == "person_id" for f in fields):
+        helpers["person_id"] = key
+    extra = [exp.alias_(exp.column(column), name) for name, column in helpers.items()]
+    engine.materialise(f"out_{table}", exp.select("*", *extra).from_(f"cdm_{table}"))
+    raw = path.with_name(f".{path.stem}.raw.parquet")
+    engine.write_parquet(f"out_{table}", raw)
+    schema, rows = arrow_schema(table), 0
+    with pq.ParquetWriter(path, schema) as writer:
+        for batch in pq.ParquetFile(raw).iter_batches(batch_size=65_536):
+            part = pa.Table.from_batches([batch]).select(schema.names)
+            writer.write_table(part.cast(schema))
+            rows += part.num_rows
+    raw.unlink()
+    return rows
 
 
 def run_etl(
@@ -164,9 +180,7 @@ def run_etl(
             rows: dict[str, int] = {}
             for name in CDM_TABLES:
                 t0 = time.perf_counter()
-                arrow = _fetch(runner, name)
-                pq.write_table(arrow, staging_dir / f"{name}.parquet")
-                rows[name] = arrow.num_rows
+                rows[name] = _write(runner, name, staging_dir / f"{name}.parquet")
                 timings[f"write_{name}"] = round(time.perf_counter() - t0, 3)
         finally:
             runner.close()
