@@ -365,25 +365,7 @@ def _dcir_visits(staging: Staging) -> exp.Expression:
         .where(_between(day.copy(), ctx.lo, ctx.hi))
         .group_by(exp.column("person_id", "m"), day.copy(), provider.copy(), concept.copy())
     )
-    if ctx.on("dcir_information_lines"):
-        ctx.use(prs, "DPN_QLF", "PRS_DPN_QLP")
-        query = query.where(ev._not_in_nullsafe(exp.column("DPN_QLF", "p"), [71]))
-        query = query.where(ev._not_in_nullsafe(exp.column("PRS_DPN_QLP", "p"), [71]))
-    if ctx.on("dcir_no_nature"):
-        ctx.use(prs, "BSE_PRS_NAT")
-        query = query.where(ev._not_in_nullsafe(exp.column("BSE_PRS_NAT", "p"), [0]))
-    if ctx.on("dcir_private_hospital_taa") and ctx.has("ER_ETE_F"):
-        ctx.use("ER_ETE_F", "ETE_IND_TAA")
-        taa = (
-            exp.select("1")
-            .from_(exp.to_table("ER_ETE_F").as_("e"))
-            .where(ev._keys_equal(ctx, ("e", "ER_ETE_F"), ("p", prs), FLUX_KEYS))
-            .where(exp.column("ETE_IND_TAA", "e").eq(literal(1)))
-        )
-        query = query.where(exp.not_(exp.Exists(this=taa)))
-    if ctx.on("dcir_regularisations"):
-        query = query.having(exp.Sum(this=exp.column("PRS_ACT_QTE", "p")) > literal(0))
-    return query
+    return _dcir_filters(ctx, query, prs)
 
 
 def _acts(staging: Staging) -> exp.Expression:
@@ -436,3 +418,27 @@ def _acts(staging: Staging) -> exp.Expression:
     return exp.select(*(exp.alias_(exp.cast(exp.null(), t), n) for n, t in columns)).where(
         exp.false()
     )
+
+
+def _dcir_filters(ctx: CompileContext, query: exp.Select, prs: str) -> exp.Select:
+    """The preset's DCIR filters on the lines of a visit (same names and predicates as the
+    cohort engine's DCIR events)."""
+    if ctx.on("dcir_information_lines"):
+        ctx.use(prs, "DPN_QLF", "PRS_DPN_QLP")
+        query = query.where(ev._not_in_nullsafe(exp.column("DPN_QLF", "p"), [71]))
+        query = query.where(ev._not_in_nullsafe(exp.column("PRS_DPN_QLP", "p"), [71]))
+    if ctx.on("dcir_no_nature"):
+        ctx.use(prs, "BSE_PRS_NAT")
+        query = query.where(ev._not_in_nullsafe(exp.column("BSE_PRS_NAT", "p"), [0]))
+    if ctx.on("dcir_private_hospital_taa") and ctx.has("ER_ETE_F"):
+        ctx.use("ER_ETE_F", "ETE_IND_TAA")
+        taa = (
+            exp.select("1")
+            .from_(exp.to_table("ER_ETE_F").as_("e"))
+            .where(ev._keys_equal(ctx, ("e", "ER_ETE_F"), ("p", prs), FLUX_KEYS))
+            .where(exp.column("ETE_IND_TAA", "e").eq(literal(1)))
+        )
+        query = query.where(exp.not_(exp.Exists(this=taa)))
+    if ctx.on("dcir_regularisations"):
+        query = query.having(exp.Sum(this=exp.column("PRS_ACT_QTE", "p")) > literal(0))
+    return query
