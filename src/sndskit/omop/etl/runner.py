@@ -57,7 +57,7 @@ class EtlOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    start: date = date(2006, 1, 1)  # DCIR ↔ PMSI linkage works from 2006 (primer §2)
+    start: date = date(1900, 1, 1)  # every record (ALD registrations go back decades)
     end: date = date(2099, 12, 31)
     quality_filters: Literal["cnam", "scalpel", "minimal", "none"] = "cnam"
     flux_lag_months: int = Field(default=6, ge=0, le=27)
@@ -85,7 +85,7 @@ def _engine(name: str, data: DataFolder, spark_session=None, spark_master: str |
     raise SndskitError(f"unknown engine {name!r}", field="engine", allowed=["duckdb", "spark"])
 
 
-def plan_tables(options: EtlOptions) -> list[tuple[str, object]]:
+def plan_tables(options: EtlOptions, steps: set[str]) -> list[tuple[str, object]]:
     """CDM steps in execution order (each reads only earlier steps)."""
     return [
         ("cdm_person", t.person()),
@@ -93,7 +93,7 @@ def plan_tables(options: EtlOptions) -> list[tuple[str, object]]:
         ("cdm_visit_occurrence", t.visit_occurrence()),
         ("etl_span", t.span()),
         ("cdm_observation_period", t.observation_period()),
-        ("cdm_condition_occurrence", t.condition_occurrence()),
+        ("cdm_condition_occurrence", t.condition_occurrence("etl_ald_periods" in steps)),
         ("cdm_drug_exposure", t.drug_exposure()),
         ("cdm_procedure_occurrence", t.procedure_occurrence()),
         ("cdm_measurement", t.measurement()),
@@ -166,7 +166,8 @@ def run_etl(
                 finess_duplicates=options.finess_duplicates,
             )
             staging = build_staging(ctx)
-            steps = [(s.name, s.query) for s in staging.steps] + plan_tables(options)
+            steps = [(s.name, s.query) for s in staging.steps]
+            steps += plan_tables(options, {name for name, _ in steps})
             timings: dict[str, float] = {}
             for i, (name, query) in enumerate(steps, start=1):
                 notify(name, i, len(steps))

@@ -154,6 +154,8 @@ def _ald_and_death(staging: Staging) -> None:
     if not ald:
         staging.warnings.append("IR_IMB_R absent: no long-term condition (ALD) records")
     staging.add("etl_ald", "ALD registrations (exonerating motives)", _events(ald, "pmsi"))
+    if ald:
+        staging.add("etl_ald_periods", "end of each ALD registration", _ald_periods(ctx))
     parts = [every_code(p) for p in ev.death_events(ctx)]
     columns = [
         "person_id",
@@ -442,3 +444,31 @@ def _dcir_filters(ctx: CompileContext, query: exp.Select, prs: str) -> exp.Selec
     if ctx.on("dcir_regularisations"):
         query = query.having(exp.Sum(this=exp.column("PRS_ACT_QTE", "p")) > literal(0))
     return query
+
+
+OPEN_END = "9999-12-31"
+
+
+def _ald_periods(ctx: CompileContext) -> exp.Select:
+    """Latest end per (person, start, code) of the ALD registrations; an end coded
+    1600-01-01 or NULL (in force) gives 9999-12-31 (primer §5)."""
+    ctx.use("IR_IMB_R", "IMB_ALD_DTF")
+    end = exp.Nullif(
+        this=ctx.as_date("t", "IR_IMB_R", "IMB_ALD_DTF"), expression=date_literal("1600-01-01")
+    )
+    start = ctx.as_date("t", "IR_IMB_R", "IMB_ALD_DTD")
+    code = ctx.text("t", "IR_IMB_R", "MED_MTF_COD")
+    return (
+        exp.select(
+            exp.column("person_id", "m"),
+            exp.alias_(start, "event_date"),
+            exp.alias_(code, "code"),
+            exp.alias_(exp.Max(this=exp.func("coalesce", end, date_literal(OPEN_END))), "end_date"),
+        )
+        .from_(exp.to_table("IR_IMB_R").as_("t"))
+        .join(
+            exp.to_table("nir_person").as_("m"),
+            on="m.BEN_NIR_PSA = t.BEN_NIR_PSA AND m.BEN_RNG_GEM = t.BEN_RNG_GEM",
+        )
+        .group_by(exp.column("person_id", "m"), start.copy(), code.copy())
+    )
