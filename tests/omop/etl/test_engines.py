@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pyarrow.parquet as pq
 import pytest
-from tests.omop.etl.conftest import convert
 
 from sndskit.omop.etl.runner import CDM_TABLES
+
+from .conftest import convert
 
 pytestmark = pytest.mark.shared_data
 
