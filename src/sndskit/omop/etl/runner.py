@@ -24,12 +24,12 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlglot import exp
 
 from sndskit import __version__
-from sndskit.engines.datasource import DataFolder
+from sndskit.engines.datasource import DataFolder, DuckDBDatabase
 from sndskit.errors import SndskitError
 from sndskit.io import replace_directory
 from sndskit.omop.etl import tables as t
 from sndskit.omop.etl.cdm import arrow_schema, cdm_fields
-from sndskit.omop.etl.codemap import CODE_MAP_SCHEMA, write_code_map
+from sndskit.omop.etl.codemap import CODE_MAP_SCHEMA, code_map_values, write_code_map
 from sndskit.omop.etl.publish import write_quality
 from sndskit.omop.etl.sql import for_dialect
 from sndskit.omop.etl.staging import build_staging, compile_context
@@ -153,8 +153,13 @@ def run_etl(
     work = Path(tempfile.mkdtemp(prefix="sndskit-etl-"))
     try:
         table = code_map if code_map is not None else CODE_MAP_SCHEMA.empty_table()
-        data.tables["OMOP_CODE_MAP"] = ("parquet", str(write_code_map(table, work / "map.parquet")))
+        map_path = write_code_map(table, work / "map.parquet")
+        as_view = not isinstance(data, DuckDBDatabase)  # its views all read the database
+        if as_view:
+            data.tables["OMOP_CODE_MAP"] = ("parquet", str(map_path))
         runner = _engine(engine, data, spark_session, spark_master)
+        if not as_view:
+            runner.materialise("OMOP_CODE_MAP", code_map_values(table))
         try:
             ctx = compile_context(
                 runner.schema(),
@@ -185,7 +190,7 @@ def run_etl(
                 timings[f"write_{name}"] = round(time.perf_counter() - t0, 3)
         finally:
             runner.close()
-            del data.tables["OMOP_CODE_MAP"]
+            data.tables.pop("OMOP_CODE_MAP", None)
         shutil.copy(work / "map.parquet", staging_dir / "_etl" / "code_map.parquet")
         manifest = {
             "sndskit_version": __version__,
