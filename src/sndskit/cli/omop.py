@@ -563,5 +563,16 @@ def etl_command(
         f"{overview['countOverallFailed']} échec / failed, "
         f"{overview['countNotApplicable']} n/a — {out / '_etl' / 'dqd.html'}"
     )
+    import json
+
+    document = json.loads((out / "_etl" / "dqd.json").read_text(encoding="utf-8"))
+    for check in document["CheckResults"]:
+        if check.get("failed"):
+            share = check["pctViolatedRows"]
+            shown = "masqué / masked" if share is None else f"{100 * share:.1f} %"
+            console.print(
+                f"  ✗ {check['checkName']} {check['cdmTableName']}.{check['cdmFieldName']}: "
+                f"{shown} (seuil / threshold {check['thresholdValue']} %)"
+            )
     for warning in manifest["warnings"]:
         err_console.print(f"[yellow]! {warning}[/yellow]")

@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from sndskit.config import store_path
-from sndskit.engines.datasource import DataFolder
+from sndskit.engines.datasource import DataFolder, open_data
 from sndskit.omop.etl.codemap import build_code_map, pack_sizes, standard_targets
 from sndskit.omop.etl.runner import EtlOptions, run_etl
 from sndskit.omop.mappings import Mapping, MappingStatus
@@ -127,7 +127,9 @@ def _source_ids(store: Path) -> dict[tuple[str, str], int]:
     return assign_ids([tuple(k) for k in keys])
 
 
-def convert(etl_data, real_home, vocab_db, mappings, out: Path, **engine) -> Converted:
+def convert(
+    etl_data, real_home, vocab_db, mappings, out: Path, data_opener=False, **engine
+) -> Converted:
     store = store_path(real_home)
     ids = _source_ids(store)
     con = connect_vocabulary(vocab_db)
@@ -138,7 +140,12 @@ def convert(etl_data, real_home, vocab_db, mappings, out: Path, **engine) -> Con
     code_map = build_code_map(targets, ids, pack_sizes(store))
     options = EtlOptions(release_date="2026-12-01", vocabulary_version="test extract")
     manifest = run_etl(
-        DataFolder(etl_data), out, code_map=code_map, options=options, vocab_db=vocab_db, **engine
+        (open_data if data_opener else DataFolder)(etl_data),
+        out,
+        code_map=code_map,
+        options=options,
+        vocab_db=vocab_db,
+        **engine,
     )
     return Converted(etl_data, out, store, ids, targets, dropped, manifest)
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pyarrow.parquet as pq
 import pytest
-from tests.omop.etl.conftest import convert
 
 from sndskit.omop.etl.runner import CDM_TABLES
+
+from .conftest import convert
 
 pytestmark = pytest.mark.shared_data
 
@@ -38,3 +39,18 @@ def test_spark_writes_the_same_tables(
     )  # fmt: skip
     _same_tables(converted.out, spark.out)
     assert spark.manifest["rows"] == converted.manifest["rows"]
+
+
+def test_a_duckdb_database_gives_the_same_tables(
+    converted, etl_data, real_home, vocab_db, etl_mappings, tmp_path
+):
+    import duckdb
+
+    db = tmp_path / "snds.duckdb"
+    con = duckdb.connect(str(db))
+    for table in sorted(p for p in etl_data.iterdir() if p.is_dir() and p.name != "truth"):
+        source = str(table / "*.parquet")
+        con.execute(f'CREATE TABLE "{table.name}" AS SELECT * FROM read_parquet(?)', [source])
+    con.close()
+    again = convert(db, real_home, vocab_db, etl_mappings, tmp_path / "from_db", data_opener=True)
+    _same_tables(converted.out, again.out)

@@ -159,20 +159,22 @@ def test_drug_days_supply_follows_the_pack(converted):
         assert days == row["days_supply"]
 
 
-def test_observation_period_contains_every_event(converted):
+def test_observation_period_contains_every_claim(converted):
+    """One period per person holding every claim-based record (ALD registrations may start
+    before: they are history)."""
     periods = {p["person_id"]: p for p in converted.table("observation_period")}
     assert len(periods) == len(converted.table("observation_period"))
     for table, column in (
         ("condition_occurrence", "condition_start_date"),
         ("drug_exposure", "drug_exposure_start_date"),
+        ("procedure_occurrence", "procedure_date"),
     ):
         for row in converted.table(table):
+            if row.get("condition_status_source_value") == "ALD":
+                continue
             period = periods[row["person_id"]]
-            assert (
-                period["observation_period_start_date"]
-                <= row[column]
-                <= period["observation_period_end_date"]
-            )
+            start, end = (period[f"observation_period_{k}_date"] for k in ("start", "end"))
+            assert start <= row[column] <= end
 
 
 def test_person_count_is_not_pseudonym_count(converted):
@@ -328,3 +330,35 @@ def test_dcir_visits_and_their_reimbursed_amounts(converted):
     visits = [v for v in converted.table("visit_occurrence") if v["visit_source_value"] == "DCIR"]
     assert Counter(v["visit_concept_id"] for v in visits) == Counter(k[3] for k in kept)
     assert {c["cost_event_id"] for c in costs} == {v["visit_occurrence_id"] for v in visits}
+
+
+def test_ald_conditions_carry_their_registration_period(converted):
+    """An ALD registration is a period: start IMB_ALD_DTD, end IMB_ALD_DTF (1600-01-01 or
+    NULL = still in force → no end); exonerating motives only (not 11, 12, 13)."""
+    from datetime import date as day
+
+    pseudonym = {
+        (b["BEN_NIR_PSA"], b["BEN_RNG_GEM"]): b["BEN_IDT_ANO"]
+        for b in converted.raw("IR_BEN_R").to_pylist()
+        if b["BEN_CDI_NIR"] in VALID_CDI
+    }
+    ends: dict[tuple, day] = {}
+    for row in converted.raw("IR_IMB_R").to_pylist():
+        person = pseudonym.get((row["BEN_NIR_PSA"], row["BEN_RNG_GEM"]))
+        if person is None or row["IMB_ETM_NAT"] in (11, 12, 13):
+            continue
+        end = row["IMB_ALD_DTF"]
+        end = day.max if end in (None, day(1600, 1, 1)) else end
+        key = (person, row["IMB_ALD_DTD"], row["MED_MTF_COD"])
+        ends[key] = max(ends.get(key, end), end)
+    expected = {k: (None if v == day.max else v) for k, v in ends.items()}
+    source = {p["person_id"]: p["person_source_value"] for p in converted.table("person")}
+    found = {
+        (source[r["person_id"]], r["condition_start_date"], r["condition_source_value"]): r[
+            "condition_end_date"
+        ]
+        for r in converted.table("condition_occurrence")
+        if r["condition_status_source_value"] == "ALD"
+    }
+    assert found == expected
+    assert any(v is None for v in found.values()) and any(v is not None for v in found.values())

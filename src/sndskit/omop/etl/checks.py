@@ -27,7 +27,7 @@ EVENT_TABLES = {
     "visit_occurrence": ("visit_concept_id", "visit_source_value", "visit_start_date",
                          "visit_end_date"),
     "condition_occurrence": ("condition_concept_id", "condition_source_value",
-                             "condition_start_date", None),
+                             "condition_start_date", "condition_end_date"),
     "drug_exposure": ("drug_concept_id", "drug_source_value", "drug_exposure_start_date",
                       "drug_exposure_end_date"),
     "procedure_occurrence": ("procedure_concept_id", "procedure_source_value",

@@ -10,7 +10,9 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
+from sqlglot import exp
 
+from sndskit.omop.etl.sql import literal
 from sndskit.omop.mappings import Mapping, MappingType
 from sndskit.omop.quality import normalise_code
 from sndskit.omop.vocabulary import describe_concepts
@@ -86,6 +88,22 @@ def build_code_map(
             columns["concept_id"].append(target)
             columns["units"].append(units.get(code) if vocabulary == "CIP13" else None)
     return pa.table(columns, schema=CODE_MAP_SCHEMA)
+
+
+def code_map_values(table: pa.Table) -> exp.Select:
+    """The code map as a VALUES query, for sources whose views cannot read a Parquet file
+    (a DuckDB database); typed even when empty."""
+    types = {"vocabulary": "VARCHAR", "code": "VARCHAR", "source_concept_id": "INT",
+             "concept_id": "INT", "units": "INT"}  # fmt: skip
+    typed = [exp.alias_(exp.cast(exp.column(n), t), n) for n, t in types.items()]
+    rows = [exp.Tuple(expressions=[literal(v) for v in row.values()]) for row in table.to_pylist()]
+    if not rows:
+        return exp.select(
+            *(exp.alias_(exp.cast(exp.null(), t), n) for n, t in types.items())
+        ).where(exp.false())
+    values = exp.Values(expressions=rows, alias=exp.TableAlias(
+        this=exp.to_identifier("v"), columns=[exp.to_identifier(n) for n in types]))  # fmt: skip
+    return exp.select(*typed).from_(values)
 
 
 def write_code_map(table: pa.Table, path: Path) -> Path:

@@ -9,10 +9,10 @@ from __future__ import annotations
 import csv
 import io
 from datetime import UTC, datetime
+from html import escape
 from pathlib import Path
 
 import duckdb
-from jinja2 import Environment
 from sqlglot import exp
 
 from sndskit.io import write_json_atomic, write_text_atomic
@@ -159,35 +159,58 @@ def dqd_document(results: list[dict], started: datetime, cdm_source: dict) -> di
     }
 
 
-_HTML = """<!doctype html><html lang="fr"><head><meta charset="utf-8">
-<title>Qualité OMOP / OMOP quality — {{ name }}</title>
-<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}
-td,th{border:1px solid #ccc;padding:.2em .5em}.KO{background:#fdd}.NA{color:#888}</style>
-</head><body>
-<h1>Contrôles de qualité OMOP-CDM 5.4 / OMOP-CDM 5.4 data quality</h1>
-<p>{{ o.countPassed }} réussis / passed · {{ o.countOverallFailed }} échoués / failed ·
-{{ o.countNotApplicable }} non applicables / not applicable. Effectifs de 1 à {{ threshold }}
-masqués / counts of 1 to {{ threshold }} masked.</p>
-<h2>Couverture de l'alignement (enregistrements) / Mapping coverage (records)</h2>
-<table><tr><th>table</th><th>vocabulaire / vocabulary</th><th>codes</th>
-<th>enregistrements / records</th><th>alignés / mapped</th><th>part / share</th></tr>
-{% for c in coverage %}<tr><td>{{ c.table }}</td><td>{{ c.vocabulary }}</td><td>{{ c.codes }}</td>
-<td>{{ c.records }}</td><td>{{ c.records_mapped }}</td>
-<td>{{ c.share_records_mapped if c.share_records_mapped is not none else "—" }}</td></tr>
-{% endfor %}</table>
-<h2>Contrôles / Checks</h2>
-<table><tr><th>contrôle / check</th><th>table</th><th>champ / field</th>
-<th>violations</th><th>lignes / rows</th><th>%</th><th>seuil / threshold</th><th></th></tr>
-{% for r in checks %}<tr class="{{ 'NA' if r.notApplicable else ('KO' if r.failed else '') }}">
-<td>{{ r.checkName }}<br><small>{{ r.checkDescriptionFr }} / {{ r.checkDescription }}</small></td>
-<td>{{ r.cdmTableName }}</td><td>{{ r.cdmFieldName }}</td>
-<td>{{ r.numViolatedRows if r.numViolatedRows is defined }}</td>
-<td>{{ r.numDenominatorRows if r.numDenominatorRows is defined }}</td>
-<td>{{ (r.pctViolatedRows * 100) | round(2) if r.pctViolatedRows is not none and
-r.pctViolatedRows is defined else "—" }}</td><td>{{ r.thresholdValue }}</td>
-<td>{{ "n/a" if r.notApplicable else ("ÉCHEC / FAIL" if r.failed else "OK") }}</td></tr>
-{% endfor %}</table></body></html>
-"""
+_STYLE = (
+    "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+    "td,th{border:1px solid #ccc;padding:.2em .5em}.KO{background:#fdd}.NA{color:#888}"
+)
+
+
+def _cells(values: list, tag: str = "td") -> str:
+    return "".join(f"<{tag}>{escape('' if v is None else str(v))}</{tag}>" for v in values)
+
+
+def html_summary(document: dict, threshold: int) -> str:
+    """Self-contained bilingual page: overview, mapping coverage, every check."""
+    o = document["Overview"]
+    rows = []
+    for r in document["MappingCoverage"]:
+        share = r["share_records_mapped"]
+        rows.append(
+            "<tr>" + _cells([r["table"], r["vocabulary"], r["codes"], r["records"],
+                            r["records_mapped"], "—" if share is None else share]) + "</tr>"
+        )  # fmt: skip
+    checks = []
+    for r in document["CheckResults"]:
+        state = "NA" if r["notApplicable"] else ("KO" if r["failed"] else "")
+        pct = r.get("pctViolatedRows")
+        verdict = "n/a" if r["notApplicable"] else ("ÉCHEC / FAIL" if r["failed"] else "OK")
+        name = (
+            f"{escape(r['checkName'])}<br><small>{escape(r['checkDescriptionFr'])} / "
+            f"{escape(r['checkDescription'])}</small>"
+        )
+        checks.append(
+            f'<tr class="{state}"><td>{name}</td>'
+            + _cells([r["cdmTableName"], r["cdmFieldName"], r.get("numViolatedRows"),
+                      r.get("numDenominatorRows"), "—" if pct is None else round(100 * pct, 2),
+                      r["thresholdValue"], verdict])
+            + "</tr>"
+        )  # fmt: skip
+    return (
+        f'<!doctype html><html lang="fr"><head><meta charset="utf-8"><title>Qualité OMOP / '
+        f"OMOP quality</title><style>{_STYLE}</style></head><body>"
+        "<h1>Contrôles de qualité OMOP-CDM 5.4 / OMOP-CDM 5.4 data quality</h1>"
+        f"<p>{o['countPassed']} réussis / passed · {o['countOverallFailed']} échoués / failed · "
+        f"{o['countNotApplicable']} non applicables / not applicable. Effectifs de 1 à "
+        f"{threshold} masqués / counts of 1 to {threshold} masked.</p>"
+        "<h2>Couverture de l'alignement (enregistrements) / Mapping coverage (records)</h2>"
+        "<table><tr>" + _cells(["table", "vocabulaire / vocabulary", "codes",
+                                "enregistrements / records", "alignés / mapped",
+                                "part / share"], "th") + "</tr>" + "".join(rows) + "</table>"
+        "<h2>Contrôles / Checks</h2><table><tr>"
+        + _cells(["contrôle / check", "table", "champ / field", "violations", "lignes / rows",
+                  "%", "seuil / threshold", ""], "th")
+        + "</tr>" + "".join(checks) + "</table></body></html>\n"
+    )  # fmt: skip
 
 
 def write_quality(out: Path, threshold: int, vocab_db: Path | None = None) -> dict:
@@ -215,16 +238,5 @@ def write_quality(out: Path, threshold: int, vocab_db: Path | None = None) -> di
     document = dqd_document(checks, started, cdm_source)
     document["MappingCoverage"] = published
     write_json_atomic(out / "_etl" / "dqd.json", document)
-    html = (
-        Environment(autoescape=True)
-        .from_string(_HTML)
-        .render(
-            name=cdm_source.get("cdm_source_abbreviation", ""),
-            o=document["Overview"],
-            coverage=published,
-            checks=checks,
-            threshold=threshold,
-        )
-    )
-    write_text_atomic(out / "_etl" / "dqd.html", html)
+    write_text_atomic(out / "_etl" / "dqd.html", html_summary(document, threshold))
     return document

@@ -25,12 +25,12 @@ from sqlglot import exp
 
 from sndskit import __version__
 from sndskit.disclosure import DEFAULT_THRESHOLD
-from sndskit.engines.datasource import DataFolder
+from sndskit.engines.datasource import DataFolder, DuckDBDatabase
 from sndskit.errors import SndskitError
 from sndskit.io import replace_directory
 from sndskit.omop.etl import tables as t
 from sndskit.omop.etl.cdm import arrow_schema, cdm_fields
-from sndskit.omop.etl.codemap import CODE_MAP_SCHEMA, write_code_map
+from sndskit.omop.etl.codemap import CODE_MAP_SCHEMA, code_map_values, write_code_map
 from sndskit.omop.etl.publish import write_quality
 from sndskit.omop.etl.sql import for_dialect
 from sndskit.omop.etl.staging import build_staging, compile_context
@@ -57,7 +57,7 @@ class EtlOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    start: date = date(2006, 1, 1)  # DCIR ↔ PMSI linkage works from 2006 (primer §2)
+    start: date = date(1900, 1, 1)  # every record (ALD registrations go back decades)
     end: date = date(2099, 12, 31)
     quality_filters: Literal["cnam", "scalpel", "minimal", "none"] = "cnam"
     flux_lag_months: int = Field(default=6, ge=0, le=27)
@@ -85,7 +85,7 @@ def _engine(name: str, data: DataFolder, spark_session=None, spark_master: str |
     raise SndskitError(f"unknown engine {name!r}", field="engine", allowed=["duckdb", "spark"])
 
 
-def plan_tables(options: EtlOptions) -> list[tuple[str, object]]:
+def plan_tables(options: EtlOptions, steps: set[str]) -> list[tuple[str, object]]:
     """CDM steps in execution order (each reads only earlier steps)."""
     return [
         ("cdm_person", t.person()),
@@ -93,7 +93,7 @@ def plan_tables(options: EtlOptions) -> list[tuple[str, object]]:
         ("cdm_visit_occurrence", t.visit_occurrence()),
         ("etl_span", t.span()),
         ("cdm_observation_period", t.observation_period()),
-        ("cdm_condition_occurrence", t.condition_occurrence()),
+        ("cdm_condition_occurrence", t.condition_occurrence("etl_ald_periods" in steps)),
         ("cdm_drug_exposure", t.drug_exposure()),
         ("cdm_procedure_occurrence", t.procedure_occurrence()),
         ("cdm_measurement", t.measurement()),
@@ -107,13 +107,29 @@ def plan_tables(options: EtlOptions) -> list[tuple[str, object]]:
     ]
 
 
-def _fetch(engine, table: str) -> pa.Table:
-    fields = [f.name for f in cdm_fields()[table]]
-    rows = engine.rows(f"cdm_{table}", fields)
-    rows.sort(key=lambda r: tuple((v is None, v) for v in r[:1]))
-    schema = arrow_schema(table)
-    arrays = [pa.array([r[i] for r in rows], type=schema.field(i).type) for i in range(len(fields))]
-    return pa.Table.from_arrays(arrays, schema=schema)
+def _write(engine, table: str, path: Path) -> int:
+    """Write a CDM table through the engine's own Parquet writer (no row passes through
+    Python): ``write_parquet`` orders by ``person_id, index_date``, so a copy of the table
+    gets ``index_date`` = its key (and ``person_id`` when it has none), which makes the
+    order total and the file identical on every engine; the helper columns are then dropped
+    batch by batch while casting to the CDM's Arrow types."""
+    fields = cdm_fields()[table]
+    key = next((f.name for f in fields if f.primary_key), fields[0].name)
+    helpers = {"index_date": key}
+    if not any(f.name == "person_id" for f in fields):
+        helpers["person_id"] = key
+    extra = [exp.alias_(exp.column(column), name) for name, column in helpers.items()]
+    engine.materialise(f"out_{table}", exp.select("*", *extra).from_(f"cdm_{table}"))
+    raw = path.with_name(f".{path.stem}.raw.parquet")
+    engine.write_parquet(f"out_{table}", raw)
+    schema, rows = arrow_schema(table), 0
+    with pq.ParquetWriter(path, schema) as writer:
+        for batch in pq.ParquetFile(raw).iter_batches(batch_size=65_536):
+            part = pa.Table.from_batches([batch]).select(schema.names)
+            writer.write_table(part.cast(schema))
+            rows += part.num_rows
+    raw.unlink()
+    return rows
 
 
 def run_etl(
@@ -137,8 +153,13 @@ def run_etl(
     work = Path(tempfile.mkdtemp(prefix="sndskit-etl-"))
     try:
         table = code_map if code_map is not None else CODE_MAP_SCHEMA.empty_table()
-        data.tables["OMOP_CODE_MAP"] = ("parquet", str(write_code_map(table, work / "map.parquet")))
+        map_path = write_code_map(table, work / "map.parquet")
+        as_view = not isinstance(data, DuckDBDatabase)  # its views all read the database
+        if as_view:
+            data.tables["OMOP_CODE_MAP"] = ("parquet", str(map_path))
         runner = _engine(engine, data, spark_session, spark_master)
+        if not as_view:
+            runner.materialise("OMOP_CODE_MAP", code_map_values(table))
         try:
             ctx = compile_context(
                 runner.schema(),
@@ -150,7 +171,8 @@ def run_etl(
                 finess_duplicates=options.finess_duplicates,
             )
             staging = build_staging(ctx)
-            steps = [(s.name, s.query) for s in staging.steps] + plan_tables(options)
+            steps = [(s.name, s.query) for s in staging.steps]
+            steps += plan_tables(options, {name for name, _ in steps})
             timings: dict[str, float] = {}
             for i, (name, query) in enumerate(steps, start=1):
                 notify(name, i, len(steps))
@@ -164,13 +186,11 @@ def run_etl(
             rows: dict[str, int] = {}
             for name in CDM_TABLES:
                 t0 = time.perf_counter()
-                arrow = _fetch(runner, name)
-                pq.write_table(arrow, staging_dir / f"{name}.parquet")
-                rows[name] = arrow.num_rows
+                rows[name] = _write(runner, name, staging_dir / f"{name}.parquet")
                 timings[f"write_{name}"] = round(time.perf_counter() - t0, 3)
         finally:
             runner.close()
-            del data.tables["OMOP_CODE_MAP"]
+            data.tables.pop("OMOP_CODE_MAP", None)
         shutil.copy(work / "map.parquet", staging_dir / "_etl" / "code_map.parquet")
         manifest = {
             "sndskit_version": __version__,

@@ -154,6 +154,8 @@ def _ald_and_death(staging: Staging) -> None:
     if not ald:
         staging.warnings.append("IR_IMB_R absent: no long-term condition (ALD) records")
     staging.add("etl_ald", "ALD registrations (exonerating motives)", _events(ald, "pmsi"))
+    if ald:
+        staging.add("etl_ald_periods", "end of each ALD registration", _ald_periods(ctx))
     parts = [every_code(p) for p in ev.death_events(ctx)]
     columns = [
         "person_id",
@@ -365,25 +367,7 @@ def _dcir_visits(staging: Staging) -> exp.Expression:
         .where(_between(day.copy(), ctx.lo, ctx.hi))
         .group_by(exp.column("person_id", "m"), day.copy(), provider.copy(), concept.copy())
     )
-    if ctx.on("dcir_information_lines"):
-        ctx.use(prs, "DPN_QLF", "PRS_DPN_QLP")
-        query = query.where(ev._not_in_nullsafe(exp.column("DPN_QLF", "p"), [71]))
-        query = query.where(ev._not_in_nullsafe(exp.column("PRS_DPN_QLP", "p"), [71]))
-    if ctx.on("dcir_no_nature"):
-        ctx.use(prs, "BSE_PRS_NAT")
-        query = query.where(ev._not_in_nullsafe(exp.column("BSE_PRS_NAT", "p"), [0]))
-    if ctx.on("dcir_private_hospital_taa") and ctx.has("ER_ETE_F"):
-        ctx.use("ER_ETE_F", "ETE_IND_TAA")
-        taa = (
-            exp.select("1")
-            .from_(exp.to_table("ER_ETE_F").as_("e"))
-            .where(ev._keys_equal(ctx, ("e", "ER_ETE_F"), ("p", prs), FLUX_KEYS))
-            .where(exp.column("ETE_IND_TAA", "e").eq(literal(1)))
-        )
-        query = query.where(exp.not_(exp.Exists(this=taa)))
-    if ctx.on("dcir_regularisations"):
-        query = query.having(exp.Sum(this=exp.column("PRS_ACT_QTE", "p")) > literal(0))
-    return query
+    return _dcir_filters(ctx, query, prs)
 
 
 def _acts(staging: Staging) -> exp.Expression:
@@ -435,4 +419,56 @@ def _acts(staging: Staging) -> exp.Expression:
     )
     return exp.select(*(exp.alias_(exp.cast(exp.null(), t), n) for n, t in columns)).where(
         exp.false()
+    )
+
+
+def _dcir_filters(ctx: CompileContext, query: exp.Select, prs: str) -> exp.Select:
+    """The preset's DCIR filters on the lines of a visit (same names and predicates as the
+    cohort engine's DCIR events)."""
+    if ctx.on("dcir_information_lines"):
+        ctx.use(prs, "DPN_QLF", "PRS_DPN_QLP")
+        query = query.where(ev._not_in_nullsafe(exp.column("DPN_QLF", "p"), [71]))
+        query = query.where(ev._not_in_nullsafe(exp.column("PRS_DPN_QLP", "p"), [71]))
+    if ctx.on("dcir_no_nature"):
+        ctx.use(prs, "BSE_PRS_NAT")
+        query = query.where(ev._not_in_nullsafe(exp.column("BSE_PRS_NAT", "p"), [0]))
+    if ctx.on("dcir_private_hospital_taa") and ctx.has("ER_ETE_F"):
+        ctx.use("ER_ETE_F", "ETE_IND_TAA")
+        taa = (
+            exp.select("1")
+            .from_(exp.to_table("ER_ETE_F").as_("e"))
+            .where(ev._keys_equal(ctx, ("e", "ER_ETE_F"), ("p", prs), FLUX_KEYS))
+            .where(exp.column("ETE_IND_TAA", "e").eq(literal(1)))
+        )
+        query = query.where(exp.not_(exp.Exists(this=taa)))
+    if ctx.on("dcir_regularisations"):
+        query = query.having(exp.Sum(this=exp.column("PRS_ACT_QTE", "p")) > literal(0))
+    return query
+
+
+OPEN_END = "9999-12-31"
+
+
+def _ald_periods(ctx: CompileContext) -> exp.Select:
+    """Latest end per (person, start, code) of the ALD registrations; an end coded
+    1600-01-01 or NULL (in force) gives 9999-12-31 (primer §5)."""
+    ctx.use("IR_IMB_R", "IMB_ALD_DTF")
+    end = exp.Nullif(
+        this=ctx.as_date("t", "IR_IMB_R", "IMB_ALD_DTF"), expression=date_literal("1600-01-01")
+    )
+    start = ctx.as_date("t", "IR_IMB_R", "IMB_ALD_DTD")
+    code = ctx.text("t", "IR_IMB_R", "MED_MTF_COD")
+    return (
+        exp.select(
+            exp.column("person_id", "m"),
+            exp.alias_(start, "event_date"),
+            exp.alias_(code, "code"),
+            exp.alias_(exp.Max(this=exp.func("coalesce", end, date_literal(OPEN_END))), "end_date"),
+        )
+        .from_(exp.to_table("IR_IMB_R").as_("t"))
+        .join(
+            exp.to_table("nir_person").as_("m"),
+            on="m.BEN_NIR_PSA = t.BEN_NIR_PSA AND m.BEN_RNG_GEM = t.BEN_RNG_GEM",
+        )
+        .group_by(exp.column("person_id", "m"), start.copy(), code.copy())
     )

@@ -162,8 +162,8 @@ def _first_target(query: exp.Select, alias: str, map_alias: str) -> exp.Select:
 
 
 def observation_period() -> exp.Select:
-    """SNDS covers every resident: one period per person from the first day of data (or
-    1 January of the birth year) to the last day of data (or death)."""
+    """SNDS covers every resident: one period per person from the first day of claims (or
+    1 January of the birth year) to the last day of claims (or death)."""
     birth = exp.func("make_date", _c("year_of_birth", "p"), literal(1), literal(1))
     start = _anon("GREATEST", _c("first_date", "s"), birth)
     end = _anon("LEAST", _c("last_date", "s"), _c("death_date", "d"))
@@ -188,7 +188,8 @@ def observation_period() -> exp.Select:
 
 
 def span() -> exp.Select:
-    """First and last day of data over every dated source."""
+    """First and last day of claims (DCIR and PMSI records; ALD registrations, which go back
+    decades, are history recorded before the observation period)."""
     parts = [
         exp.select(exp.alias_(_c(column), "day")).from_(step)
         for step, column in (
@@ -197,7 +198,6 @@ def span() -> exp.Select:
             ("etl_procedure_dcir", "event_date"),
             ("etl_biology", "event_date"),
             ("etl_diagnoses", "event_date"),
-            ("etl_ald", "event_date"),
             ("etl_stays", "end_date"),
             ("etl_dcir_visits", "visit_date"),
         )
@@ -252,7 +252,9 @@ def visit_occurrence() -> exp.Expression:
     return union_all([stays, dcir])
 
 
-def condition_occurrence() -> exp.Expression:
+def condition_occurrence(ald_periods: bool = True) -> exp.Expression:
+    """PMSI diagnoses (status by role, linked to the stay starting that day) and ALD
+    registrations (start and end of the registration: ``etl_ald_periods``)."""
     status, types = etl_concepts()["condition_status"], etl_concepts()["type"]
     inpatient = etl_concepts()["visit"]["inpatient"]
     parts = []
@@ -292,10 +294,17 @@ def condition_occurrence() -> exp.Expression:
         }
         if step == "etl_diagnoses":
             values["visit_occurrence_id"] = _c("visit_occurrence_id", "v")
+        elif ald_periods:
+            values["condition_end_date"] = exp.Nullif(
+                this=_c("end_date", "a"), expression=exp.cast(literal("9999-12-31"), "DATE")
+            )
         query = cdm_select("condition_occurrence", values).from_(rows.subquery("e"))
         query = _map_join(query, "CIM10", _c("code", "e"))
         if step == "etl_diagnoses":
             query = _visit_link(query, "v", _c("event_date", "e"), [inpatient])
+        elif ald_periods:
+            on = exp.and_(*(_c(k, "a").eq(_c(k, "e")) for k in ("person_id", "event_date", "code")))
+            query = query.join(exp.to_table("etl_ald_periods").as_("a"), on=on, join_type="left")
         parts.append(query)
     return union_all(parts)
 
