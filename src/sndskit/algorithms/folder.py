@@ -15,11 +15,13 @@ from functools import cached_property
 from importlib import resources
 from pathlib import Path
 
+import yaml
+
 from sndskit.algorithms.model import AlgorithmMeta, Validation, semver_key
 from sndskit.codelists.model import Codelist, load_codelist
 from sndskit.cohorts.spec import CohortSpec
 from sndskit.errors import SndskitError
-from sndskit.specs import dump_spec, load_spec
+from sndskit.specs import load_spec
 
 META_FILE = "algorithm.yaml"
 CHANGELOG_FILE = "CHANGELOG.md"
@@ -89,18 +91,24 @@ class Algorithm:
         return [*self.meta.validation, *([extra] if extra else [])]
 
     def fingerprint(self) -> str:
-        """Hash of what the algorithm computes: its cohort specs and the codes of its lists.
+        """Hash of what the algorithm computes: its cohort specs as written (parsed YAML, so
+        layout and comments do not count) and the codes of its lists.
 
-        Wording of the metadata is not part of it; any change of a spec or a code is.
+        Wording of the metadata is not part of it; any change of a spec or a code is. The
+        specs are hashed as the author wrote them, not as sndskit's models dump them, so a new
+        optional field in a later sndskit version does not change an algorithm's fingerprint.
         """
         content = {
-            "cohorts": {name: json.loads(dump_spec(spec)) for name, spec in self.cohorts.items()},
+            "cohorts": {
+                name: yaml.safe_load((self.path / name).read_text(encoding="utf-8"))
+                for name in self.cohorts
+            },
             "codelists": {
                 ref: sorted(f"{e.vocabulary}:{e.code}" for e in c.entries)
                 for ref, c in sorted(self.codelists.items())
             },
         }
-        canonical = json.dumps(content, sort_keys=True, ensure_ascii=False)
+        canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, default=str)
         return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
     def changelog(self) -> list[ChangelogEntry]:
