@@ -123,7 +123,9 @@ def test_orphans_on_synthetic_truth_are_mostly_the_conditions_codes(synthetic, s
         diagnoses = sorted(c for v, c in planted if v == "CIM10")
         boxes = sorted(c for v, c in planted if v == "CIP13")
         seed = [("CIM10", diagnoses[0]), ("CIP13", boxes[0])]
-        orphans = find_orphans(_list(seed), folder, store=store, limit=10_000, threshold=0)
+        orphans = find_orphans(
+            _list(seed), folder, store=store, limit=10_000, threshold=1, unsafe_threshold=True
+        )
         keys = {(o["vocabulary"], o["code"]) for o in orphans}
         assert not keys & set(seed)
         proposed += len(keys)
@@ -151,9 +153,11 @@ def test_cli_writes_orphans_and_usage_tables_masked(synthetic, real_home, tmp_pa
     rows = [[c.value for c in r] for r in load_workbook(xlsx).active.iter_rows()]
     assert rows[0] == ["vocabulary", "code", "label", "reason", "records", "persons"]
     shown = [r[5] for r in rows[1:]]
-    assert shown and all(v == "1-10" or v == "masked" or int(v) > 10 for v in shown)
-    usage = tmp_path / "usage.csv"
-    args = ["codelist", "usage", str(path), "--data", str(synthetic), "-o", str(usage)]
-    result = runner.invoke(app, [*args, "--sep", ";", "--bom"])
+    assert shown and all(v == "masked" or int(v) > 10 for v in shown)
+    # usage publishes an audited export folder (export/usage.csv, manifest, EXPORT.md)
+    out = tmp_path / "usage"
+    args = ["codelist", "usage", str(path), "--data", str(synthetic), "--out", str(out)]
+    result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert usage.read_text(encoding="utf-8").startswith("\ufeffvocabulary;code;year;label")
+    header = (out / "export" / "usage.csv").read_text(encoding="utf-8").splitlines()[0]
+    assert header == "vocabulary,code,label,year,records,persons,threshold"

@@ -68,8 +68,8 @@ def test_a_failed_run_leaves_no_staging_folder_and_the_old_outputs(tmp_path, mon
     spec = parse_spec(SPEC.format(preset="cnam", roles="[DP]", lag=6), CohortSpec)
     codelists = resolve_codelists(spec, tmp_path)
     out = tmp_path / "out"
-    run_cohort(spec, data, out, codelists=codelists, threshold=0)
-    before = (out / "attrition.csv").read_text()
+    run_cohort(spec, data, out, codelists=codelists, threshold=1, unsafe_threshold=True)
+    before = (out / "export" / "attrition.csv").read_text()
 
     from sndskit.engines.duckdb_engine import DuckDBEngine
 
@@ -79,7 +79,7 @@ def test_a_failed_run_leaves_no_staging_folder_and_the_old_outputs(tmp_path, mon
 
     monkeypatch.setattr(DuckDBEngine, "write_parquet", broken)
     with pytest.raises(OSError, match="disk full"):
-        run_cohort(spec, data, out, codelists=codelists, threshold=0)
+        run_cohort(spec, data, out, codelists=codelists, threshold=1, unsafe_threshold=True)
     assert not (tmp_path / ".out.staging").exists()
-    assert (out / "attrition.csv").read_text() == before
+    assert (out / "export" / "attrition.csv").read_text() == before
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []

@@ -62,21 +62,37 @@ def test_cohort_usage_and_rates_count_the_same_persons(tmp_path, engine):
     data = _data(tmp_path)
     spec = parse_spec(SPEC, CohortSpec)
     codelists = resolve_codelists(spec, tmp_path)
-    run = run_cohort(spec, data, tmp_path / "out", codelists=codelists, threshold=0, engine=engine)
+    run = run_cohort(
+        spec,
+        data,
+        tmp_path / "out",
+        codelists=codelists,
+        threshold=1,
+        unsafe_threshold=True,
+        engine=engine,
+    )
     cohort = {
-        r["person_id"] for r in pq.read_table(tmp_path / "out" / "cohort.parquet").to_pylist()
+        r["person_id"] for r in pq.read_table(tmp_path / "out" / "private" / "cohort.parquet").to_pylist()
     }
     assert cohort == EXPECTED and run.persons == 4
     listed = [r for r in run.attrition if r["step"] == "persons in the beneficiary table"]
     assert listed[0]["persons"] == 4  # 1, 2, 3 and the archived 5; not the fictitious 4
 
-    usage = summarise_usage(codelists["drugs.json"], data, threshold=0, engine=engine)
+    usage = summarise_usage(
+        codelists["drugs.json"], data, threshold=1, unsafe_threshold=True, engine=engine
+    )
     assert [(r["code"], r["year"], r["persons"], r["records"]) for r in usage] == [
         (DRUG, 2019, 4, 5)  # 5 dispensings of the 4 persons (person 1 twice)
     ]
 
     rates = summarise_rates(
-        tmp_path / "out", data, first_year=2019, last_year=2019, threshold=0, engine=engine
+        tmp_path / "out",
+        data,
+        first_year=2019,
+        last_year=2019,
+        threshold=1,
+        unsafe_threshold=True,
+        engine=engine,
     )
     assert sum(r["population"] for r in rates) == 4
     assert sum(r["incident"] for r in rates) == 4
@@ -91,12 +107,13 @@ def test_twins_get_their_own_dispensings(tmp_path, engine):
         data,
         tmp_path / "out",
         codelists=resolve_codelists(spec, tmp_path),
-        threshold=0,
+        threshold=1,
+        unsafe_threshold=True,
         engine=engine,
     )
     rows = {
         r["person_id"]: r["index_date"]
-        for r in pq.read_table(tmp_path / "out" / "cohort.parquet").to_pylist()
+        for r in pq.read_table(tmp_path / "out" / "private" / "cohort.parquet").to_pylist()
     }
     assert rows["P000002"] == date(2019, 5, 10) and rows["P000003"] == date(2019, 6, 10)
     assert rows["P000001"] == date(2019, 3, 10)  # the first of its two pseudonyms' events

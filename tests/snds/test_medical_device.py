@@ -49,7 +49,8 @@ def test_device_dispensings_enter_the_cohort_and_information_lines_do_not(tmp_pa
         DataFolder(b.write(tmp_path / "data")),
         tmp_path / "out",
         codelists=resolve_codelists(spec, tmp_path),
-        threshold=0,
+        threshold=1,
+        unsafe_threshold=True,
         engine=engine,
     )
     assert result.persons == 1
