@@ -72,7 +72,8 @@ def test_cohort_usage_and_rates_count_the_same_persons(tmp_path, engine):
         engine=engine,
     )
     cohort = {
-        r["person_id"] for r in pq.read_table(tmp_path / "out" / "private" / "cohort.parquet").to_pylist()
+        r["person_id"]
+        for r in pq.read_table(tmp_path / "out" / "private" / "cohort.parquet").to_pylist()
     }
     assert cohort == EXPECTED and run.persons == 4
     listed = [r for r in run.attrition if r["step"] == "persons in the beneficiary table"]
