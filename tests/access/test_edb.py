@@ -135,7 +135,7 @@ def test_unknown_table_suggests_the_closest(write_study):
 def test_study_spec_errors_point_at_the_file_and_line(tmp_path):
     text = STUDY.read_text(encoding="utf-8").replace("route: standard", "route: mr009")
     path = tmp_path / "bad.yaml"
-    path.write_text(text + "colour: blue\n", encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
     with pytest.raises(SndskitError) as info:
         load_study(path)
     assert info.value.field == "route" and "mr007" in info.value.allowed
