@@ -6,44 +6,65 @@ line on stderr (exit code 2), never a traceback.
 
 from __future__ import annotations
 
+import importlib
 import sys
 
+import click
 import typer
+from typer.core import TyperGroup
 
 from sndskit import __version__
-from sndskit.cli import (
-    access,
-    algorithms,
-    catalog,
-    codelist,
-    codes,
-    cohort,
-    data,
-    export,
-    omop,
-    synth,
-    web,
-)
 from sndskit.cli.render import err_console
 from sndskit.errors import SndskitError
 
+# command → (module of sndskit.cli, attribute): imported on first use only, so that a quick
+# command (`cohort sql`, `version`) does not pay for SciPy, FastAPI or Spark.
+COMMANDS = {
+    "data": ("data", "app"),
+    "catalog": ("catalog", "app"),
+    "codes": ("codes", "app"),
+    "codelist": ("codelist", "app"),
+    "cohort": ("cohort", "app"),
+    "omop": ("omop", "app"),
+    "synth": ("synth", "app"),
+    "access": ("access", "app"),
+    "registry": ("access", "registry_app"),
+    "algo": ("algorithms", "app"),
+    "export": ("export", "app"),
+    "web": ("web", "web_command"),
+}
+
+
+class _LazyGroup(TyperGroup):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*COMMANDS, *super().list_commands(ctx)]
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return super().get_command(ctx, name)
+        module, attribute = COMMANDS[name]
+        target = getattr(importlib.import_module(f"sndskit.cli.{module}"), attribute)
+        if isinstance(target, typer.Typer):  # a group, even with a single subcommand
+            command = typer.main.get_group(target)
+        else:  # a single command (a function)
+            single = typer.Typer()
+            single.command(name)(target)
+            command = typer.main.get_command(single)
+        command.name = name
+        return command
+
+
 app = typer.Typer(
+    cls=_LazyGroup,
     no_args_is_help=True,
     help="sndskit — the SNDS and OMOP-CDM study toolkit (catalogue, codes, cohorts, access).",
     pretty_exceptions_enable=False,
 )
-app.add_typer(data.app, name="data")
-app.add_typer(catalog.app, name="catalog")
-app.add_typer(codes.app, name="codes")
-app.add_typer(codelist.app, name="codelist")
-app.add_typer(cohort.app, name="cohort")
-app.add_typer(omop.app, name="omop")
-app.add_typer(synth.app, name="synth")
-app.add_typer(access.app, name="access")
-app.add_typer(access.registry_app, name="registry")
-app.add_typer(algorithms.app, name="algo")
-app.command("web")(web.web_command)
-app.add_typer(export.app, name="export")
+
+
+@app.callback()
+def _root() -> None:
+    """sndskit — the SNDS and OMOP-CDM study toolkit (catalogue, codes, cohorts, access)."""
 
 
 @app.command()

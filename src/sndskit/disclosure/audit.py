@@ -18,8 +18,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.optimize import linprog
-from scipy.sparse import csr_matrix
 
 from sndskit.disclosure.problem import Key, Problem
 from sndskit.disclosure.threshold import is_small
@@ -115,6 +113,8 @@ class _System:
                     rows.append(len(rhs))
                     cols.append(local[i])
                 rhs.append(b)
+            from scipy.sparse import csr_matrix  # scipy is loaded only when an audit runs
+
             matrix = csr_matrix((data, (rows, cols)), shape=(len(rhs), len(columns)))
             self._cache[root] = (columns, matrix, np.array(rhs), local)
         return self._cache[root]
@@ -130,6 +130,8 @@ class _System:
             if matrix.shape[0] == 0:
                 bounds.append(0.0 if sign > 0 else math.inf)
                 continue
+            from scipy.optimize import linprog
+
             result = linprog(
                 sign * objective, A_eq=matrix, b_eq=rhs, bounds=(0, None), method="highs"
             )
