@@ -7,11 +7,11 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from tests.cohorts.builder import DRUG, OTHER_DRUG, SndsBuilder
 
 from sndskit.codelists.export import import_codelist
 from sndskit.codelists.model import save_codelist
 from sndskit.config import store_path
+from tests.cohorts.builder import DRUG, OTHER_DRUG, SndsBuilder
 
 pytest.importorskip("fastapi")
 

@@ -13,10 +13,10 @@ import time
 from pathlib import Path
 
 import pytest
-from tests.web.conftest import TREATED_ADULTS
 
 from sndskit.codelists.export import export_codelist
 from sndskit.codelists.model import load_codelist
+from tests.web.conftest import TREATED_ADULTS
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -189,9 +189,8 @@ def test_build_a_cohort_run_it_and_see_the_masked_attrition(server, page, shots)
 def test_approve_a_mapping_in_the_review_queue_and_see_the_report_change(
     settings, tmp_path, browser, shots
 ):
-    from tests.web.test_omop import MAPPINGS_FILE
-
     from sndskit.omop import MappingStore, read_mappings
+    from tests.web.test_omop import MAPPINGS_FILE
 
     settings.mappings = tmp_path / "mappings.duckdb"
     with MappingStore(settings.mappings) as store:

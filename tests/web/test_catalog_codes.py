@@ -135,9 +135,8 @@ def test_concept_page_hierarchy_relations_and_add_to_list(client, sample_home):
 @pytest.mark.shared_data
 def test_drug_product_links_boxes_substance_and_atc(real_home, tmp_path):
     """On the real store: a metformin product links to its CIP13 boxes, substance and ATC."""
-    from tests.web.conftest import CsrfClient
-
     from sndskit.web import WebSettings, create_app
+    from tests.web.conftest import CsrfClient
 
     store = store_path(real_home)
     client = CsrfClient(create_app(WebSettings(store=store, workspace=tmp_path)))

@@ -6,8 +6,6 @@ from __future__ import annotations
 import html
 import re
 
-from tests.web.conftest import TREATED_ADULTS, TREATED_MINORS, TWO_DISPENSINGS
-
 from sndskit.codelists.diff import diff_codelists
 from sndskit.codelists.export import export_codelist
 from sndskit.codelists.model import load_codelist
@@ -15,6 +13,7 @@ from sndskit.codelists.resolve import build_codelist
 from sndskit.codelists.spec import CodelistSpec
 from sndskit.config import store_path
 from sndskit.specs import parse_spec
+from tests.web.conftest import TREATED_ADULTS, TREATED_MINORS, TWO_DISPENSINGS
 
 STROKE_FORM = {
     "name": "stroke_test",

@@ -7,17 +7,16 @@ import html
 import re
 import time
 
+from sndskit.cohorts.describe import describe_cohort
+from sndskit.cohorts.runner import plan_cohort, resolve_codelists
+from sndskit.cohorts.spec import CohortSpec
+from sndskit.specs import parse_spec
 from tests.web.conftest import (
     OTHER_DRUG_ONLY,
     TREATED_ADULTS,
     TREATED_MINORS,
     TWO_DISPENSINGS,
 )
-
-from sndskit.cohorts.describe import describe_cohort
-from sndskit.cohorts.runner import plan_cohort, resolve_codelists
-from sndskit.cohorts.spec import CohortSpec
-from sndskit.specs import parse_spec
 
 FORM = {
     "name": "treated",
@@ -155,9 +154,8 @@ def test_a_failing_run_shows_its_message(settings, synth_data, tmp_path):
     without a traceback."""
     import shutil
 
-    from tests.web.conftest import CsrfClient
-
     from sndskit.web import create_app
+    from tests.web.conftest import CsrfClient
 
     partial = tmp_path / "partial"
     partial.mkdir()

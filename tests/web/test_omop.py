@@ -8,11 +8,11 @@ import re
 from pathlib import Path
 
 import pytest
-from tests.web.conftest import CsrfClient
 
 from sndskit.omop import MappingStatus, MappingStore, assess_quality, read_mappings
 from sndskit.omop.mappings import group_by_source
 from sndskit.web import create_app
+from tests.web.conftest import CsrfClient
 
 MAPPINGS_FILE = Path(__file__).resolve().parents[1] / "omop" / "data" / "test_mappings.usagi.csv"
 VOCAB_SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "data" / "omop" / "vocab-sample"

@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from sndskit.disclosure import MASK
 from sndskit.omop.etl.checks import publish_counts, run_checks
 from sndskit.omop.etl.publish import write_quality
 
@@ -124,11 +125,11 @@ def test_planted_violations_are_found(tampered):
 def test_published_counts_are_masked(tampered):
     document = write_quality(tampered, threshold=10)
     primary = _result(document["CheckResults"], "isPrimaryKey", "PERSON", "PERSON_ID")
-    assert primary["numViolatedRows"] == "1-10"
+    assert primary["numViolatedRows"] == MASK
     assert primary["pctViolatedRows"] is None
     assert primary["failed"] is True
     low = _result(document["CheckResults"], "plausibleValueLow", "DRUG_EXPOSURE", "QUANTITY")
-    assert low["numViolatedRows"] == "1-10"
+    assert low["numViolatedRows"] == MASK
     zero = _result(document["CheckResults"], "isRequired", "PERSON", "PERSON_ID")
     assert zero["numViolatedRows"] == 0  # zero is not masked
     text = (tampered / "_etl" / "dqd.json").read_text(encoding="utf-8")
@@ -138,5 +139,5 @@ def test_published_counts_are_masked(tampered):
 def test_publish_counts_masks_each_column():
     rows = [{"a": 3, "b": 40}, {"a": 0, "b": 11}, {"a": 25, "b": 10}]
     masked = publish_counts(rows, ["a", "b"], threshold=10)
-    assert [r["a"] for r in masked] == ["1-10", 0, 25]
-    assert [r["b"] for r in masked] == [40, 11, "1-10"]
+    assert [r["a"] for r in masked] == [MASK, 0, 25]
+    assert [r["b"] for r in masked] == [40, 11, MASK]

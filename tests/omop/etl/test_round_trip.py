@@ -38,8 +38,8 @@ def _snds_cohort(converted, real_home, tmp_path, source, codelist, lag=27) -> tu
     )
     codelists = resolve_codelists(spec, Path("."), store=store_path(real_home))
     out = tmp_path / f"c{lag}"
-    run_cohort(spec, DataFolder(converted.data), out, codelists=codelists, threshold=0)
-    rows = pq.read_table(out / "cohort.parquet").to_pylist()
+    run_cohort(spec, DataFolder(converted.data), out, codelists=codelists)
+    rows = pq.read_table(out / "private" / "cohort.parquet").to_pylist()
     return {r["person_id"] for r in rows}, codelists[codelist]
 
 

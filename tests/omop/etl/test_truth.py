@@ -10,6 +10,7 @@ import pytest
 
 from sndskit.omop.etl.cdm import etl_concepts
 from sndskit.synthetic.boxes import pack_units
+from sndskit.synthetic.truth_tables import TWIN_STAY
 
 pytestmark = pytest.mark.shared_data
 VALID_CDI = {"00", "03", "04", None}
@@ -193,20 +194,22 @@ def test_person_count_is_not_pseudonym_count(converted):
     assert pc.count_distinct(ben.column("BEN_IDT_ANO")).as_py() >= len(converted.table("person"))
 
 
-UPSTREAM_RETURN_CODES = ("COH_NAI_RET", "COH_SEX_RET")  # not yet in cohorts.events.RETURN_CODES
+UPSTREAM_RETURN_CODES = ("COH_NAI_RET", "COH_SEX_RET")  # not yet in snds.facts.RETURN_CODES
 
 
 def _kept_stays(converted, upstream_gap: bool = True) -> dict[tuple[str, str], dict]:
     """Stays expected after the PMSI rules, computed from the raw tables and the planted traps:
     no error GHM, no inter-establishment session (SEJ_TYP B), no return-code or placeholder
     pseudonym, not under a duplicated AP-HP/AP-HM/HCL FINESS (46-code list), and a pseudonym
-    the beneficiary table knows (with a valid NIR)."""
-    from sndskit.cohorts.context import finess_duplicates
+    the beneficiary table knows (with a valid NIR). The true stays of twins sharing a PMSI
+    pseudonym (``twin_shared_pseudonym``) are listed in ``traps_pmsi`` but are real stays."""
+    from sndskit.snds.facts import finess_duplicates
 
     trapped = {
         (r["ETA_NUM"], r["RSA_NUM"])
         for r in converted.truth("traps_pmsi")
-        if not (upstream_gap and r["column_name"] in UPSTREAM_RETURN_CODES)
+        if r["trap"] != TWIN_STAY
+        and not (upstream_gap and r["column_name"] in UPSTREAM_RETURN_CODES)
     }
     finess = set(finess_duplicates("finess_46"))
     ben = converted.raw("IR_BEN_R").to_pylist()
@@ -238,9 +241,34 @@ def test_inpatient_visits_are_the_stays_kept_by_the_pmsi_rules(converted):
     assert len(found) > 100
 
 
+def test_twin_stays_are_one_visit_of_the_smallest_person(converted):
+    """PMSI cannot tell same-sex twins apart (no birth rank): a stay under their shared
+    pseudonym is one visit, given to the smallest BEN_IDT_ANO carrying that pseudonym
+    (sndskit.snds.identity.pmsi_person)."""
+    kept = _kept_stays(converted)
+    twins = {
+        (r["ETA_NUM"], r["RSA_NUM"])
+        for r in converted.truth("traps_pmsi")
+        if r["trap"] == TWIN_STAY and (r["ETA_NUM"], r["RSA_NUM"]) in kept
+    }
+    owners: dict[str, str] = {}
+    for b in converted.raw("IR_BEN_R").to_pylist():
+        if b["BEN_CDI_NIR"] in VALID_CDI:
+            psa = b["BEN_NIR_PSA"]
+            owners[psa] = min(owners.get(psa, b["BEN_IDT_ANO"]), b["BEN_IDT_ANO"])
+    source = {p["person_id"]: p["person_source_value"] for p in converted.table("person")}
+    visits = defaultdict(list)
+    for r in converted.table("visit_occurrence"):
+        key = tuple(r["visit_source_value"].split(":"))
+        if key in twins:
+            visits[key].append(source[r["person_id"]])
+    assert twins
+    assert visits == {k: [owners[kept[k]["NIR_ANO_17"]]] for k in twins}
+
+
 @pytest.mark.xfail(
     strict=True,
-    reason="cohorts.events RETURN_CODES lacks COH_NAI_RET and COH_SEX_RET (primer §2: checked "
+    reason="snds.facts.RETURN_CODES lacks COH_NAI_RET, COH_SEX_RET (primer §2: checked "
     "from 2013); the ETL reuses that filter and inherits the fix",
 )
 def test_stays_with_coherence_return_codes_are_dropped(converted):

@@ -109,19 +109,15 @@ def plan_tables(options: EtlOptions, steps: set[str]) -> list[tuple[str, object]
 
 def _write(engine, table: str, path: Path) -> int:
     """Write a CDM table through the engine's own Parquet writer (no row passes through
-    Python): ``write_parquet`` orders by ``person_id, index_date``, so a copy of the table
-    gets ``index_date`` = its key (and ``person_id`` when it has none), which makes the
-    order total and the file identical on every engine; the helper columns are then dropped
-    batch by batch while casting to the CDM's Arrow types."""
+    Python), ordered by ``person_id`` (when the table has it) then its key, which makes the
+    order total and the file identical on every engine; the columns are then cast batch by
+    batch to the CDM's Arrow types."""
     fields = cdm_fields()[table]
     key = next((f.name for f in fields if f.primary_key), fields[0].name)
-    helpers = {"index_date": key}
-    if not any(f.name == "person_id" for f in fields):
-        helpers["person_id"] = key
-    extra = [exp.alias_(exp.column(column), name) for name, column in helpers.items()]
-    engine.materialise(f"out_{table}", exp.select("*", *extra).from_(f"cdm_{table}"))
+    order = ("person_id", key) if any(f.name == "person_id" for f in fields) else (key,)
+    order = tuple(dict.fromkeys(order))
     raw = path.with_name(f".{path.stem}.raw.parquet")
-    engine.write_parquet(f"out_{table}", raw)
+    engine.write_parquet(f"cdm_{table}", raw, order_by=order)
     schema, rows = arrow_schema(table), 0
     with pq.ParquetWriter(path, schema) as writer:
         for batch in pq.ParquetFile(raw).iter_batches(batch_size=65_536):

@@ -1,13 +1,14 @@
-"""Staging steps: persons and clinical events read by the cohort engine's own queries.
+"""Staging steps: persons and clinical events read by the SNDS layer's own queries.
 
 Persons (``pseudonyms``, ``nir_person``, ``persons``, ``pmsi_person``) come from the cohort
-compiler; drug, hospital-drug, procedure and biology events from
-:func:`sndskit.cohorts.events.dcir_events` (9-key join, information lines, ETE_IND_TAA,
-BSE_PRS_NAT, netting of regularisations); diagnoses (DP/DR/DAS), PMSI acts, ALD and deaths
-from the PMSI/ALD/death event queries (FINESS duplicates, error GHMs, session stays, return
-codes). Those queries filter on a code list; the ETL passes a sentinel list that
-:func:`every_code` turns into "every code". Only hospital stays and DCIR visits are
-queried here, with the same named filters and helpers.
+compiler (:mod:`sndskit.snds.identity`); drug, hospital-drug, procedure (DCIR part) and
+biology events from the event-source registry :data:`sndskit.snds.sources.SOURCES` (9-key
+join, information lines, ETE_IND_TAA, BSE_PRS_NAT, netting of regularisations, archive
+generations); diagnoses (DP/DR/DAS), ALD and deaths from the same registry (FINESS
+duplicates, error GHMs, session stays, return codes: :mod:`sndskit.snds.filters`). Those
+queries filter on a code list; the ETL passes a sentinel list that :func:`every_code` turns
+into "every code". Only hospital stays and DCIR visits are queried here, with the same
+named filters (:func:`~sndskit.snds.filters.filter_predicates`) and key joins.
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ from datetime import date
 from sqlglot import exp
 
 from sndskit.catalog.names import instantiate
-from sndskit.cohorts import events as ev
 from sndskit.cohorts.compiler import Compiler
 from sndskit.cohorts.context import CompileContext
 from sndskit.cohorts.spec import CohortSpec, Entry, Event, Period, SndsHandling
-from sndskit.engines.occurrences import FLUX_KEYS
 from sndskit.omop.etl.sql import ALL_CODES, date_literal, every_code, literal, union_all
+from sndskit.snds.facts import FLUX_KEYS, STAY_KEYS
+from sndskit.snds.filters import filter_predicates, not_in_nullsafe
+from sndskit.snds.sources import SOURCES
 
 EVENT_COLUMNS = {
     "dcir": (
@@ -130,8 +132,9 @@ def _dcir_steps(staging: Staging) -> None:
     for name, (source, vocabulary, detail) in DCIR_SOURCES.items():
         parts: list[exp.Expression] = []
         if ctx.has(detail) and ctx.has("ER_PRS_F"):
-            event = Event(source=source, codelist="every code")
-            parts = ev.dcir_events(ctx, event, {vocabulary: [ALL_CODES]})
+            where = {"procedures_in": ["dcir"]} if source == "procedure" else {}
+            event = Event(source=source, codelist="every code", **where)
+            parts = SOURCES[source].build(ctx, event, {vocabulary: [ALL_CODES]})
         else:
             staging.warnings.append(f"{detail} or ER_PRS_F absent: no {vocabulary} records")
         staging.add(name, f"DCIR {vocabulary} events (every code, netted)", _events(parts, "dcir"))
@@ -142,7 +145,8 @@ def _pmsi_steps(staging: Staging) -> None:
     if not ctx.pmsi_years:
         staging.warnings.append("no PMSI MCO year (T_MCOaaB/T_MCOaaC): no hospital records")
     event = Event(source="hospital_diagnosis", codelist="every code", roles=["DP", "DR", "DAS"])
-    diagnoses = ev.diagnosis_events(ctx, event, [ALL_CODES]) if ctx.pmsi_years else []
+    codes = {"CIM10": [ALL_CODES]}
+    diagnoses = SOURCES["hospital_diagnosis"].build(ctx, event, codes) if ctx.pmsi_years else []
     staging.add(
         "etl_diagnoses", "PMSI diagnoses DP, DR, DAS (every code)", _events(diagnoses, "pmsi")
     )
@@ -150,13 +154,16 @@ def _pmsi_steps(staging: Staging) -> None:
 
 def _ald_and_death(staging: Staging) -> None:
     ctx = staging.ctx
-    ald = [ev.long_term_events(ctx, [ALL_CODES])] if ctx.has("IR_IMB_R") else []
+    ald = []
+    if ctx.has("IR_IMB_R"):
+        event = Event(source="long_term_condition", codelist="every code")
+        ald = SOURCES["long_term_condition"].build(ctx, event, {"CIM10": [ALL_CODES]})
     if not ald:
         staging.warnings.append("IR_IMB_R absent: no long-term condition (ALD) records")
     staging.add("etl_ald", "ALD registrations (exonerating motives)", _events(ald, "pmsi"))
     if ald:
         staging.add("etl_ald_periods", "end of each ALD registration", _ald_periods(ctx))
-    parts = [every_code(p) for p in ev.death_events(ctx)]
+    parts = [every_code(p) for p in SOURCES["death"].build(ctx, Event(source="death"), {})]
     columns = [
         "person_id",
         "event_date",
@@ -230,13 +237,16 @@ def _stays(staging: Staging) -> exp.Expression:
             .from_(exp.to_table(stays).as_("s"))
             .join(
                 exp.to_table(patients).as_("c"),
-                on=ev._keys_equal(ctx, ("s", stays), ("c", patients), ev.STAY_KEYS),
+                on=ctx.keys_equal(("s", stays), ("c", patients), STAY_KEYS),
             )
             .join(
                 exp.to_table("pmsi_person").as_("m"),
                 on=exp.column("BEN_NIR_PSA", "m").eq(ctx.text("c", patients, "NIR_ANO_17")),
             )
-            .where(*ev._stay_filters(ctx, stays), *ev._identity_filters(ctx, patients))
+            .where(
+                *filter_predicates(ctx, "pmsi_stay", "hospital_diagnosis", stays),
+                *filter_predicates(ctx, "pmsi_patient", "hospital_diagnosis", patients),
+            )
             .where(
                 start.copy().between(
                     date_literal(ctx.lo.isoformat()), date_literal(ctx.hi.isoformat())
@@ -323,7 +333,7 @@ def _dcir_visits(staging: Staging) -> exp.Expression:
         if ctx.has(table):
             query = query.join(
                 _detail_keys(ctx, table, alias),
-                on=ev._keys_equal(ctx, (alias, table), ("p", prs), FLUX_KEYS),
+                on=ctx.keys_equal((alias, table), ("p", prs), FLUX_KEYS),
                 join_type="left",
             )
             ifs.append(
@@ -427,17 +437,17 @@ def _dcir_filters(ctx: CompileContext, query: exp.Select, prs: str) -> exp.Selec
     cohort engine's DCIR events)."""
     if ctx.on("dcir_information_lines"):
         ctx.use(prs, "DPN_QLF", "PRS_DPN_QLP")
-        query = query.where(ev._not_in_nullsafe(exp.column("DPN_QLF", "p"), [71]))
-        query = query.where(ev._not_in_nullsafe(exp.column("PRS_DPN_QLP", "p"), [71]))
+        query = query.where(not_in_nullsafe(exp.column("DPN_QLF", "p"), [71]))
+        query = query.where(not_in_nullsafe(exp.column("PRS_DPN_QLP", "p"), [71]))
     if ctx.on("dcir_no_nature"):
         ctx.use(prs, "BSE_PRS_NAT")
-        query = query.where(ev._not_in_nullsafe(exp.column("BSE_PRS_NAT", "p"), [0]))
+        query = query.where(not_in_nullsafe(exp.column("BSE_PRS_NAT", "p"), [0]))
     if ctx.on("dcir_private_hospital_taa") and ctx.has("ER_ETE_F"):
         ctx.use("ER_ETE_F", "ETE_IND_TAA")
         taa = (
             exp.select("1")
             .from_(exp.to_table("ER_ETE_F").as_("e"))
-            .where(ev._keys_equal(ctx, ("e", "ER_ETE_F"), ("p", prs), FLUX_KEYS))
+            .where(ctx.keys_equal(("e", "ER_ETE_F"), ("p", prs), FLUX_KEYS))
             .where(exp.column("ETE_IND_TAA", "e").eq(literal(1)))
         )
         query = query.where(exp.not_(exp.Exists(this=taa)))
