@@ -66,7 +66,8 @@ class DuckDBEngine:
         return self.fetch(exp.select(*columns).from_(name).order_by(*columns[:2]))
 
     def write_parquet(self, name: str, path: Path, order_by: tuple[str, ...] = ()) -> None:
-        query = self._sql(exp.select("*").from_(name).order_by(*order_by))
+        select = exp.select("*").from_(name)
+        query = self._sql(select.order_by(*order_by) if order_by else select)
         target = exp.Literal.string(path.as_posix()).sql(self.dialect)
         self.con.execute(f"COPY ({query}) TO {target} (FORMAT parquet)")
 

@@ -103,7 +103,8 @@ class SparkEngine:
         return self.fetch(exp.select(*columns).from_(name).order_by(*columns[:2]))
 
     def write_parquet(self, name: str, path: Path, order_by: tuple[str, ...] = ()) -> None:
-        query = self._sql(exp.select("*").from_(name).order_by(*order_by))
+        select = exp.select("*").from_(name)
+        query = self._sql(select.order_by(*order_by) if order_by else select)
         pq.write_table(self.spark.sql(query).toArrow(), path)
 
     def close(self) -> None:
