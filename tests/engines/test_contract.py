@@ -83,3 +83,19 @@ def test_a_failed_run_leaves_no_staging_folder_and_the_old_outputs(tmp_path, mon
     assert not (tmp_path / ".out.staging").exists()
     assert (out / "export" / "attrition.csv").read_text() == before
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_write_parquet_with_and_without_an_order(tmp_path, engine):
+    """Regression: an empty ``order_by`` used to print ``ORDER BY`` with nothing after it."""
+    import pyarrow.parquet as pq
+
+    runner = open_engine(engine, _data(tmp_path))
+    try:
+        query = exp.select("x").from_(exp.values([(3,), (1,), (2,)], alias="v", columns=["x"]))
+        runner.run([PlanStep("numbers", "three numbers", query)])
+        runner.write_parquet("numbers", tmp_path / "any.parquet")
+        runner.write_parquet("numbers", tmp_path / "sorted.parquet", ("x",))
+    finally:
+        runner.close()
+    assert sorted(pq.read_table(tmp_path / "any.parquet").column("x").to_pylist()) == [1, 2, 3]
+    assert pq.read_table(tmp_path / "sorted.parquet").column("x").to_pylist() == [1, 2, 3]
