@@ -200,7 +200,8 @@ def protect_cohort(tables: CohortTables, threshold: int, *, unsafe: bool = False
         out = []
         for row, key in zip(rows, row_keys, strict=True):
             masked = key in hidden
-            out.append({**row, **dict.fromkeys(columns, None), "masked": True} if masked else row)
+            hide = dict.fromkeys(columns, None) if masked else {}
+            out.append({**row, **hide, "masked": masked})
         return out
 
     published = Published(

@@ -5,7 +5,7 @@
 - :mod:`.problem`, :mod:`.suppress`, :mod:`.audit` — one suppression pattern per publication
   over every table and margin, proven by linear programming before anything is written;
 - :mod:`.tables` — apply a pattern to rows and write CSVs stating the threshold;
-- :mod:`.layout` — ``OUT/private`` (person-level) and ``OUT/export`` (releasable, ``EXPORT.md``);
+- :mod:`.publish` — ``OUT/private`` (person-level) and ``OUT/export`` (releasable, ``EXPORT.md``);
 - :mod:`.ledger` — what was already released from a data source, refusing differencing;
 - :mod:`.scan` — ``sndskit export check``: the automatic control before files leave.
 """
