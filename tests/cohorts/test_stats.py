@@ -40,9 +40,7 @@ def test_rates_match_a_hand_computation(tmp_path, engine):
     )
     raw = {
         (r["year"], r["age_band"]): r
-        for r in count_rates(
-            tmp_path / "out", data, first_year=2019, last_year=2020, engine=engine
-        )
+        for r in count_rates(tmp_path / "out", data, first_year=2019, last_year=2020, engine=engine)
     }
     y2019, y2020 = raw[(2019, "40-64")], raw[(2020, "40-64")]
     at_risk_2019 = (

@@ -545,5 +545,3 @@ def test_ghm_malformed_records_are_located(tmp_path, record, field):
     with pytest.raises(SndskitError) as error:
         load_ghm(tmp_path)
     assert (error.value.file, error.value.line, error.value.field) == (str(path), 2, field)
-
-
