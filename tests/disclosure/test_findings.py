@@ -66,18 +66,21 @@ def read_csv(path):
         return list(csv.DictReader(handle))
 
 
-@pytest.fixture(scope="module")
-def published(tmp_path_factory):
-    """One default run + stats; its own SNDSKIT_HOME (ledger)."""
-    root = tmp_path_factory.mktemp("findings")
+@pytest.fixture(scope="module", params=["duckdb", pytest.param("spark", marks=pytest.mark.spark)])
+def published(request, tmp_path_factory):
+    """One default run + stats on each engine; its own SNDSKIT_HOME (ledger)."""
+    engine = request.param
+    if engine == "spark":
+        request.getfixturevalue("spark_session")
+    root = tmp_path_factory.mktemp(f"findings-{engine}")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SNDSKIT_HOME", str(root / "home"))
         data = build(root)
         cohort = spec()
         out = root / "out"
-        run_cohort(cohort, data, out, codelists=resolve_codelists(cohort, root))
+        run_cohort(cohort, data, out, codelists=resolve_codelists(cohort, root), engine=engine)
         shutil.copytree(out / "export", root / "run_export")  # what `cohort run` released
-        rates = count_rates(out, data, first_year=2019, last_year=2020)
+        rates = count_rates(out, data, first_year=2019, last_year=2020, engine=engine)
         publish_stats(out, rates, data, threshold=10)
         # the same data, a cohort nobody enters (finding 2's baseline): its code list holds a
         # drug nobody received
@@ -85,8 +88,9 @@ def published(tmp_path_factory):
         _codelists(lists)
         (lists / "drugs.csv").write_text(f"vocabulary,code\nCIP13,{OTHER_DRUG}\n")
         save_codelist(import_codelist(lists / "drugs.csv"), lists / "drugs.json")
-        run_cohort(cohort, data, root / "empty", codelists=resolve_codelists(cohort, lists))
-        empty_rates = count_rates(root / "empty", data, first_year=2019, last_year=2020)
+        empty = root / "empty"
+        run_cohort(cohort, data, empty, codelists=resolve_codelists(cohort, lists), engine=engine)
+        empty_rates = count_rates(empty, data, first_year=2019, last_year=2020, engine=engine)
         publish_stats(root / "empty", empty_rates, data, threshold=10)
     return out, data, rates
 
@@ -195,7 +199,7 @@ def test_5_the_ledger_refuses_a_nested_definition_differing_by_a_few_persons(tmp
     assert manifest["disclosure"]["ledger"]["overrides"]
 
 
-def test_6_thresholds_are_validated_stated_and_flags_are_honest(tmp_path):
+def test_6_thresholds_are_validated_stated_and_flags_are_honest(tmp_path, engine):
     data = build(tmp_path)
     cohort = spec()
     codelists = resolve_codelists(cohort, tmp_path)
@@ -205,8 +209,10 @@ def test_6_thresholds_are_validated_stated_and_flags_are_honest(tmp_path):
     with pytest.raises(SndskitError, match="unsafe-threshold"):
         run_cohort(cohort, data, tmp_path / "x", codelists=codelists, threshold=5)
     out = tmp_path / "out"
-    run_cohort(cohort, data, out, codelists=codelists, threshold=5, unsafe_threshold=True)
-    rates = count_rates(out, data, first_year=2019, last_year=2020)
+    run_cohort(
+        cohort, data, out, codelists=codelists, threshold=5, unsafe_threshold=True, engine=engine
+    )
+    rates = count_rates(out, data, first_year=2019, last_year=2020, engine=engine)
     publish_stats(out, rates, data, threshold=5, unsafe=True)
     export = out / "export"
     for name in ("attrition.csv", "counts.csv", "rates.csv", "rates_by_year_sex.csv"):
