@@ -80,4 +80,5 @@ def test_export_boas_and_validate(real_home, synthetic, tmp_path):
         str(tmp_path / "run"),
     )
     assert "SYNTHETIC DATA" in out.stdout and "sensitivity" in out.stdout
-    assert (tmp_path / "run" / "persons.parquet").is_file()
+    assert (tmp_path / "run" / "private" / "persons.parquet").is_file()
+    assert (tmp_path / "run" / "export" / "EXPORT.md").is_file()

@@ -35,9 +35,11 @@ def test_large_pack_rule_and_its_traps(tmp_path):
     b.dispensing(7, date(2019, 6, 1), code=small[0])
     b.dispensing(7, date(2021, 7, 1), code=big)  # earlier box more than a year before: out
     data = b.write(tmp_path / "data")
-    run = run_algorithm(algorithm, DataFolder(data), tmp_path / "out", threshold=0)
+    run = run_algorithm(
+        algorithm, DataFolder(data), tmp_path / "out", threshold=1, unsafe_threshold=True
+    )
     assert set(run.persons) == {"P000001", "P000002", "P000006"}
     assert run.persons["P000002"]["cohorts"] == {"large_pack.yaml"}
     assert run.persons["P000006"]["index_date"] == date(2021, 1, 15)
-    table = pq.read_table(tmp_path / "out" / "persons.parquet").to_pylist()
+    table = pq.read_table(tmp_path / "out" / "private" / "persons.parquet").to_pylist()
     assert [r["person_id"] for r in table] == ["P000001", "P000002", "P000006"]

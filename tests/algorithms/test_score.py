@@ -51,8 +51,10 @@ START, END = date(2017, 1, 1), date(2021, 12, 31)
 @pytest.fixture(scope="module")
 def charlson(synthetic, tmp_path_factory):
     out = tmp_path_factory.mktemp("charlson") / "out"
-    run_algorithm(get_algorithm("charlson"), DataFolder(synthetic), out, threshold=0)
-    rows = pq.read_table(out / "persons.parquet").to_pylist()
+    run_algorithm(
+        get_algorithm("charlson"), DataFolder(synthetic), out, threshold=1, unsafe_threshold=True
+    )
+    rows = pq.read_table(out / "private" / "persons.parquet").to_pylist()
     return {
         r["person_id"]: ({c.removesuffix(".yaml") for c in r["cohorts"]}, r["score"]) for r in rows
     }
@@ -89,7 +91,8 @@ def test_hierarchy_on_a_hand_built_case(tmp_path):
         get_algorithm("charlson"),
         DataFolder(b.write(tmp_path / "d")),
         tmp_path / "out",
-        threshold=0,
+        threshold=1,
+        unsafe_threshold=True,
     )
     assert set(run.persons) == {"P000001"}
     assert run.persons["P000001"]["score"] == 2 + 6 + 1  # not + 1 (DM) nor + 2 (malignancy)

@@ -13,27 +13,11 @@ from pathlib import Path
 from sndskit.algorithms.folder import Algorithm
 from sndskit.algorithms.model import LEVELS, Validation
 from sndskit.cohorts.spec import CohortSpec, Criterion, Event
+from sndskit.disclosure import threshold_note
 from sndskit.io import write_text_atomic
+from sndskit.snds.sources import SOURCES
 
 FICHES = {"fr": "README.md", "en": "README.en.md"}
-SOURCES = {
-    "drug_dispensing": (
-        "délivrances en pharmacie de ville (DCIR)",
-        "town pharmacy dispensings (DCIR)",
-    ),
-    "hospital_drug": ("médicaments hospitaliers (DCIR ER_UCD_F)", "hospital drugs (DCIR ER_UCD_F)"),
-    "hospital_diagnosis": (
-        "diagnostics d'hospitalisation (PMSI MCO)",
-        "hospital diagnoses (PMSI MCO)",
-    ),
-    "procedure": ("actes CCAM (DCIR et PMSI)", "CCAM procedures (DCIR and PMSI)"),
-    "long_term_condition": (
-        "affections de longue durée (IR_IMB_R, début)",
-        "long-term conditions (IR_IMB_R, start)",
-    ),
-    "biology": ("actes de biologie (DCIR)", "laboratory tests (DCIR)"),
-    "death": ("décès", "deaths"),
-}
 WORDS = {
     "fr": {
         "version": "Version",
@@ -103,7 +87,8 @@ WORDS = {
 
 
 def _event(event: Event, lang: str) -> str:
-    text = SOURCES[event.source][0 if lang == "fr" else 1]
+    source = SOURCES[event.source]
+    text = source.label_fr if lang == "fr" else source.label_en
     if event.codelist:
         text += f" `{Path(event.codelist).stem}`"
     if event.source == "hospital_diagnosis":
@@ -364,11 +349,11 @@ def _attrition(runs: dict[str, list[dict]] | None, lang: str, threshold: int) ->
         if lang == "fr"
         else ("Attrition on the demo data (synthetic)")
     )
-    parts = [f"<h2>{title}</h2>"]
+    parts = [f"<h2>{title}</h2>", f"<p>{html.escape(threshold_note(threshold, lang))}</p>"]
     for spec, rows in runs.items():
         cells = "\n".join(
             f"<tr><td>{html.escape(r['step'])}</td>"
-            f"<td>{render_count(r['persons'], r['masked'], threshold)}</td></tr>"
+            f"<td>{render_count(r['persons'], r['masked'])}</td></tr>"
             for r in rows
         )
         parts.append(

@@ -1,16 +1,15 @@
 """Run an algorithm: each of its cohorts through the cohort engine, then one row per person.
 
-``OUT/persons.parquet`` (person_id, index_date, cohorts: the specs the person met),
-``OUT/counts.csv`` (persons by index year and sex, masked), ``OUT/manifest.json``
-(algorithm id, version, fingerprint, and each cohort's manifest), ``OUT/cohorts/<spec>/``
-(each cohort run's own outputs). The folder is built aside and swapped in when complete.
+``OUT/private/persons.parquet`` (person_id, index_date, cohorts: the specs the person met;
+person-level, stays inside), ``OUT/export/counts.csv`` (persons by index year and cohort
+combination, masked, with the threshold on every row), ``OUT/export/manifest.json``
+(algorithm id, version, fingerprint, each cohort's manifest, the disclosure audit) and
+``OUT/export/EXPORT.md``; ``OUT/cohorts/<spec>/`` holds each cohort run's own ``private/``
+and ``export/``. The folder is built aside and swapped in when complete.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,10 +21,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sndskit import __version__
-from sndskit.algorithms.disclosure import DEFAULT_THRESHOLD, mask_table, render_count
+from sndskit.algorithms.disclosure import DEFAULT_THRESHOLD, protect_rows
 from sndskit.algorithms.folder import Algorithm
 from sndskit.cohorts.runner import run_cohort
 from sndskit.cohorts.spec import CohortSpec, Period
+from sndskit.disclosure import check_threshold
+from sndskit.disclosure.publish import PRIVATE, csv_text, write_export
 from sndskit.engines.datasource import DataFolder
 from sndskit.errors import SndskitError
 from sndskit.io import replace_directory
@@ -37,8 +38,8 @@ Progress = Callable[[str, int, int], None]
 class AlgorithmRun:
     out: Path
     persons: dict[str, dict[str, Any]]  # person_id → {index_date, cohorts}
-    counts: list[dict[str, Any]]  # masked
-    attrition: dict[str, list[dict[str, Any]]]  # spec → masked attrition of the cohort run
+    counts: list[dict[str, Any]]  # masked, as written in OUT/export/counts.csv
+    attrition: dict[str, list[dict[str, Any]]]  # spec → masked (published) attrition
     manifest: dict[str, Any]
 
 
@@ -64,14 +65,17 @@ def run_algorithm(
     *,
     engine: str = "duckdb",
     threshold: int = DEFAULT_THRESHOLD,
+    unsafe_threshold: bool = False,
     end: date | None = None,
     progress: Progress | None = None,
     spark_master: str | None = None,
 ) -> AlgorithmRun:
     """Run every cohort of ``algorithm`` on ``data`` and combine them per person.
 
-    ``end`` moves every cohort's period so that it ends on that day (same length).
+    ``end`` moves every cohort's period so that it ends on that day (same length). A
+    threshold below the default needs ``unsafe_threshold`` (outputs that stay inside).
     """
+    check_threshold(threshold, unsafe=unsafe_threshold)
     out = Path(out)
     staging = out.with_name(f".{out.name}.algorithm-staging")
     if staging.exists():
@@ -92,10 +96,15 @@ def run_algorithm(
                 codelists=algorithm.codelists_of(name),
                 engine=engine,
                 threshold=threshold,
+                unsafe_threshold=unsafe_threshold,
                 spark_master=spark_master,
             )
-            attrition[name], manifests[name] = result.attrition, result.manifest
-            for row in pq.read_table(target / "cohort.parquet").to_pylist():
+            # cohorts/ leaves the "masked" key out of shown rows: every row gets its boolean
+            attrition[name] = [
+                {**row, "masked": bool(row.get("masked"))} for row in result.published.attrition
+            ]
+            manifests[name] = result.manifest
+            for row in pq.read_table(target / PRIVATE / "cohort.parquet").to_pylist():
                 entry = persons.setdefault(
                     row["person_id"], {"index_date": row["index_date"], "cohorts": set()}
                 )
@@ -103,9 +112,9 @@ def run_algorithm(
                 entry["cohorts"].add(name)
         if algorithm.meta.score:
             add_scores(persons, algorithm)
-        _write_persons(persons, staging / "persons.parquet")
-        counts = _counts(persons, threshold)
-        (staging / "counts.csv").write_text(_csv(counts, threshold), encoding="utf-8")
+        (staging / PRIVATE).mkdir()
+        _write_persons(persons, staging / PRIVATE / "persons.parquet")
+        counts, audit = _counts(persons, threshold, unsafe_threshold)
         manifest = {
             "sndskit_version": __version__,
             "algorithm": algorithm.id,
@@ -116,9 +125,13 @@ def run_algorithm(
             "period_end": end.isoformat() if end else None,
             "cohorts": manifests,
         }
-        (staging / "manifest.json").write_text(
-            json.dumps(manifest, indent=2, ensure_ascii=False, default=str) + "\n",
-            encoding="utf-8",
+        write_export(
+            staging,
+            f"algorithm {algorithm.id} {algorithm.meta.version}",
+            {"counts.csv": csv_text(counts, ["year", "cohorts", "persons", "masked"], threshold)},
+            threshold=threshold,
+            audit=audit,
+            manifest=manifest,
         )
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -153,7 +166,9 @@ def _write_persons(persons: dict[str, dict[str, Any]], path: Path) -> None:
     pq.write_table(table, path)
 
 
-def _counts(persons: dict[str, dict[str, Any]], threshold: int) -> list[dict]:
+def _counts(
+    persons: dict[str, dict[str, Any]], threshold: int, unsafe: bool
+) -> tuple[list[dict], dict[str, Any]]:
     """Persons by index year and cohort combination — by score for a score (masked;
     margins: year, combination and the grand total)."""
     cells: dict[tuple[int | str, str], int] = {}
@@ -165,15 +180,6 @@ def _counts(persons: dict[str, dict[str, Any]], threshold: int) -> list[dict]:
         cells[key] = cells.get(key, 0) + 1
     rows = [{"year": y, "cohorts": c, "persons": n} for (y, c), n in sorted(cells.items())]
     margins = [[], ["year"], ["cohorts"]]
-    return mask_table(rows, persons="persons", margins=margins, threshold=threshold)
-
-
-def _csv(rows: list[dict[str, Any]], threshold: int) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["year", "cohorts", "persons"])
-    for row in rows:
-        writer.writerow(
-            [row["year"], row["cohorts"], render_count(row["persons"], row["masked"], threshold)]
-        )
-    return buffer.getvalue()
+    return protect_rows(
+        rows, persons="persons", margins=margins, threshold=threshold, unsafe=unsafe
+    )

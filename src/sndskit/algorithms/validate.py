@@ -109,13 +109,13 @@ def wilson(successes: int, total: int) -> tuple[float, float, float]:
 @dataclass
 class ValidationReport:
     cells: dict[str, int]  # unmasked tp, fp, fn, tn (kept inside the tool)
-    masked: dict[str, str | None]  # cell → None / primary / secondary
+    masked: dict[str, bool]  # cell → suppressed (small, or protecting a small one)
     metrics: list[Metric]  # only metrics none of whose cells is masked
     withheld: list[str]
     threshold: int
 
     def published_cells(self) -> dict[str, str]:
-        return {c: render_count(self.cells[c], self.masked[c], self.threshold) for c in self.cells}
+        return {c: render_count(self.cells[c], self.masked[c]) for c in self.cells}
 
 
 def confusion(found: set[str], reference: set[str], population: set[str]) -> dict[str, int]:
@@ -128,11 +128,18 @@ def confusion(found: set[str], reference: set[str], population: set[str]) -> dic
     }
 
 
-def measure(cells: dict[str, int], threshold: int = DEFAULT_THRESHOLD) -> ValidationReport:
-    """Metrics with Wilson intervals from a 2×2 table, after small-count masking."""
+def measure(
+    cells: dict[str, int], threshold: int = DEFAULT_THRESHOLD, *, unsafe: bool = False
+) -> ValidationReport:
+    """Metrics with Wilson intervals from a 2×2 table, after small-count masking (a threshold
+    below the default needs ``unsafe=True``)."""
     rows = [{"algorithm": a, "truth": t, "persons": cells[name]} for (a, t), name in CELLS.items()]
     masked_rows = mask_table(
-        rows, persons="persons", margins=[["algorithm"], ["truth"]], threshold=threshold
+        rows,
+        persons="persons",
+        margins=[["algorithm"], ["truth"]],
+        threshold=threshold,
+        unsafe=unsafe,
     )
     masked = {CELLS[(r["algorithm"], r["truth"])]: r["masked"] for r in masked_rows}
     metrics, withheld = [], []
@@ -155,11 +162,17 @@ def measure(cells: dict[str, int], threshold: int = DEFAULT_THRESHOLD) -> Valida
 
 
 def validate_persons(
-    found: set[str], folder: Path, truth: SyntheticTruth, threshold: int = DEFAULT_THRESHOLD
+    found: set[str],
+    folder: Path,
+    truth: SyntheticTruth,
+    threshold: int = DEFAULT_THRESHOLD,
+    *,
+    unsafe: bool = False,
 ) -> ValidationReport:
     """Compare the persons an algorithm found on synthetic ``folder`` with the truth."""
     population = study_population(folder, truth.start)
-    return measure(confusion(found, reference_persons(folder, truth), population), threshold)
+    cells = confusion(found, reference_persons(folder, truth), population)
+    return measure(cells, threshold, unsafe=unsafe)
 
 
 def as_evidence(report: ValidationReport, truth: SyntheticTruth, manifest: dict) -> Validation:

@@ -26,8 +26,15 @@ from sndskit.algorithms.contribute import bump_version, write_synthetic_validati
 from sndskit.algorithms.disclosure import DEFAULT_THRESHOLD, render_count
 from sndskit.algorithms.docs import build_site, write_fiches
 from sndskit.algorithms.validate import as_evidence
-from sndskit.cli.render import ThresholdOption, console, print_json
+from sndskit.cli.render import (
+    ThresholdOption,
+    UnsafeOption,
+    check_threshold_option,
+    console,
+    print_json,
+)
 from sndskit.config import store_path
+from sndskit.disclosure import threshold_note
 from sndskit.engines.datasource import open_data
 from sndskit.errors import SndskitError
 from sndskit.io import write_text_atomic
@@ -90,8 +97,11 @@ def run_command(
         str | None, typer.Option(help="Move every period to end on this day (YYYY-MM-DD).")
     ] = None,
     threshold: ThresholdOption = DEFAULT_THRESHOLD,
+    unsafe_threshold: UnsafeOption = False,
 ) -> None:
-    """Run an algorithm: persons.parquet, counts.csv (masked), manifest.json, cohorts/."""
+    """Run an algorithm: private/persons.parquet, export/ (counts.csv masked, manifest.json,
+    EXPORT.md), cohorts/."""
+    check_threshold_option(threshold, unsafe_threshold)
     algorithm = get_algorithm(name)
     with console.status(f"running {algorithm.id}") as status:
         result = run_algorithm(
@@ -100,16 +110,19 @@ def run_command(
             out,
             engine=engine,
             threshold=threshold,
+            unsafe_threshold=unsafe_threshold,
             end=_day(end, "end"),
             progress=lambda text, done, total: status.update(f"{text} ({done}/{total})"),
         )
     table = Table("year", "cohorts", "persons", title=f"{algorithm.id} {algorithm.meta.version}")
     for row in result.counts:
-        table.add_row(
-            str(row["year"]), row["cohorts"], render_count(row["persons"], row["masked"], threshold)
-        )
+        table.add_row(str(row["year"]), row["cohorts"], render_count(row["persons"], row["masked"]))
+    table.caption = f"{threshold_note(threshold, 'fr')} / {threshold_note(threshold)}"
     console.print(table)
-    console.print(f"written: {out}/persons.parquet, counts.csv, manifest.json, cohorts/")
+    console.print(
+        f"written: {out}/private/persons.parquet (person-level, stays inside), "
+        f"{out}/export/ (counts.csv, manifest.json, EXPORT.md), {out}/cohorts/"
+    )
 
 
 def _day(value: str | None, field: str) -> date | None:
@@ -131,8 +144,10 @@ def validate_command(
     ] = False,
     engine: Annotated[str, typer.Option(help="duckdb or spark.")] = "duckdb",
     threshold: ThresholdOption = DEFAULT_THRESHOLD,
+    unsafe_threshold: UnsafeOption = False,
 ) -> None:
     """Sensitivity, specificity, PPV, NPV (95 % Wilson) against the planted synthetic truth."""
+    check_threshold_option(threshold, unsafe_threshold)
     algorithm = get_algorithm(name)
     truth = algorithm.meta.synthetic_truth
     if truth is None:
@@ -141,8 +156,15 @@ def validate_command(
             file=algorithm.path / "algorithm.yaml",
             field="synthetic_truth",
         )
-    result = run_algorithm(algorithm, open_data(data), out, engine=engine, threshold=threshold)
-    report = validate_persons(set(result.persons), data, truth, threshold)
+    result = run_algorithm(
+        algorithm,
+        open_data(data),
+        out,
+        engine=engine,
+        threshold=threshold,
+        unsafe_threshold=unsafe_threshold,
+    )
+    report = validate_persons(set(result.persons), data, truth, threshold, unsafe=unsafe_threshold)
     manifest = json.loads((data / "truth" / "manifest.json").read_text(encoding="utf-8"))
     evidence = as_evidence(report, truth, manifest)
     table = Table("metric", "value", "95 % CI (Wilson)", title=f"{algorithm.id} — SYNTHETIC DATA")
@@ -168,9 +190,11 @@ def docs_command(
         Path | None, typer.Option(help="With --site: run each algorithm here for its attrition.")
     ] = None,
     threshold: ThresholdOption = DEFAULT_THRESHOLD,
+    unsafe_threshold: UnsafeOption = False,
     root: RootOption = None,
 ) -> None:
     """Regenerate fiches and/or build the static catalogue site (French and English)."""
+    check_threshold_option(threshold, unsafe_threshold)
     algorithms = [get_algorithm(name, root)] if name else list_algorithms(root)
     if not fiches and site is None:
         raise SndskitError("give --fiches and/or --site DIR", field="docs")
@@ -184,7 +208,11 @@ def docs_command(
             with tempfile.TemporaryDirectory() as runs:
                 attrition = {
                     a.id: run_algorithm(
-                        a, open_data(data), Path(runs) / a.id, threshold=threshold
+                        a,
+                        open_data(data),
+                        Path(runs) / a.id,
+                        threshold=threshold,
+                        unsafe_threshold=unsafe_threshold,
                     ).attrition
                     for a in algorithms
                 }
