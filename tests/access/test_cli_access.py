@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 
+from docx import Document
+
 from tests.access.conftest import STUDY
 
 
@@ -23,6 +25,7 @@ def test_edb_and_dossier_commands_write_their_files(store_home, tmp_path):
     _run(store_home, "access", "edb", STUDY, "--out", tmp_path, "--lang", "en")
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "codelists",
+        "edb.docx",
         "edb.html",
         "edb.md",
         "edb.xlsx",
@@ -33,6 +36,8 @@ def test_edb_and_dossier_commands_write_their_files(store_home, tmp_path):
         "t2d_drugs.csv",
     ]
     assert (tmp_path / "edb.md").read_text(encoding="utf-8").startswith("# Expression of needs")
+    heading = Document(str(tmp_path / "edb.docx")).paragraphs[0].text
+    assert heading.startswith("Expression of needs")
     _run(store_home, "access", "dossier", STUDY, "--out", tmp_path / "d")
     assert (tmp_path / "d" / "pieces.csv").read_text(encoding="utf-8").count("unchecked") == 9
     bad = _run(store_home, "access", "edb", STUDY, "--out", tmp_path, "--lang", "de", code=2)

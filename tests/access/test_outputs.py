@@ -137,6 +137,7 @@ def test_dossier_documents_present_and_missing(edb, tmp_path):
     written = export_dossier(edb, tmp_path / "out", docs)
     assert [p.name for p in written] == [
         "donnees_requises.md",
+        "donnees_requises.docx",
         "resume.md",
         "pieces.md",
         "pieces.csv",

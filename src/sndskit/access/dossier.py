@@ -17,6 +17,7 @@ from sndskit.access.render import (
     sep,
 )
 from sndskit.access.rules import check_language, get_documents, get_purposes, get_route, label
+from sndskit.access.word import write_markdown_docx
 from sndskit.io import write_text_atomic
 
 
@@ -93,12 +94,16 @@ def render_documents(rows: list[dict[str, str]], lang: str = "fr") -> str:
 def export_dossier(
     edb: Edb, out: Path, documents: Path | None = None, lang: str = "fr"
 ) -> list[Path]:
-    """Write ``donnees_requises.md``, ``resume.md``, ``pieces.md`` and ``pieces.csv``."""
+    """Write ``donnees_requises.md`` (and ``.docx``, for the protocol), ``resume.md``,
+    ``pieces.md`` and ``pieces.csv``."""
     check_language(lang)
     out = Path(out)
     rows = required_documents(edb, documents)
+    required = render_required_data(edb, lang)
+    title = f"{label('required_data', lang)} — {edb.spec.title}"
     return [
-        write_text_atomic(out / "donnees_requises.md", render_required_data(edb, lang)),
+        write_text_atomic(out / "donnees_requises.md", required),
+        write_markdown_docx(required, out / "donnees_requises.docx", title, lang),
         write_text_atomic(out / "resume.md", render_summary_fields(edb, lang)),
         write_text_atomic(out / "pieces.md", render_documents(rows, lang)),
         write_text_atomic(

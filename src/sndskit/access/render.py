@@ -1,4 +1,5 @@
-"""The EDB written from one data model: Markdown, HTML, XLSX (one sheet per component), CSV.
+"""The EDB written from one data model: Markdown, HTML, DOCX, XLSX (one sheet per component),
+CSV.
 
 French by default, English on request (``lang="en"``). Every file is written atomically.
 """
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from sndskit.access.edb import Edb, EdbTable, EdbVariable
 from sndskit.access.rules import check_language, get_purposes, get_route, identifier_kinds, label
+from sndskit.access.word import write_markdown_docx
 from sndskit.codelists.export import export_codelist
 from sndskit.codelists.model import Codelist
 from sndskit.io import atomic_path, write_text_atomic
@@ -292,8 +294,8 @@ def write_edb_xlsx(edb: Edb, target: Path, lang: str = "fr") -> Path:
 
 
 def export_edb(edb: Edb, out: Path, lang: str = "fr") -> list[Path]:
-    """Write ``edb.md``, ``edb.html``, ``edb.xlsx``, ``edb_variables.csv`` and the code-list
-    annexes ``codelists/NAME.csv`` into ``out``."""
+    """Write ``edb.md``, ``edb.html``, ``edb.docx``, ``edb.xlsx``, ``edb_variables.csv`` and
+    the code-list annexes ``codelists/NAME.csv`` into ``out``."""
     check_language(lang)
     out = Path(out)
     markdown = render_edb_markdown(edb, lang)
@@ -301,6 +303,7 @@ def export_edb(edb: Edb, out: Path, lang: str = "fr") -> list[Path]:
     written = [
         write_text_atomic(out / "edb.md", markdown),
         write_text_atomic(out / "edb.html", markdown_to_html(markdown, title, lang)),
+        write_markdown_docx(markdown, out / "edb.docx", title, lang),
         write_edb_xlsx(edb, out / "edb.xlsx", lang),
         write_text_atomic(out / "edb_variables.csv", rows_csv(edb_rows(edb, lang))),
     ]

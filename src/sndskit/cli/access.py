@@ -32,7 +32,7 @@ def _edb(study: Path):
 
 @app.command("edb")
 def edb_command(study: StudyArg, out: OutOption, lang: LangOption = "fr") -> None:
-    """Write the EDB (edb.md, edb.html, edb.xlsx, edb_variables.csv) derived from the study."""
+    """Write the EDB (edb.md, .html, .docx, .xlsx, edb_variables.csv) derived from the study."""
     from sndskit.access.render import export_edb
 
     edb = _edb(study)
@@ -52,7 +52,7 @@ def edb_command(study: StudyArg, out: OutOption, lang: LangOption = "fr") -> Non
 def dossier_command(
     study: StudyArg, out: OutOption, documents: DocumentsOption = None, lang: LangOption = "fr"
 ) -> None:
-    """Write the dossier skeleton: required data section, summary fields, documents list."""
+    """Write the dossier skeleton: required data section (MD, DOCX), summary, documents list."""
     from sndskit.access.dossier import export_dossier, required_documents
 
     edb = _edb(study)
