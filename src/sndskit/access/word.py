@@ -48,9 +48,10 @@ def _add_table(document, tokens, start: int) -> int:
     width = max(len(r) for r in rows)
     table = document.add_table(rows=len(rows), cols=width)
     table.style = "Table Grid"
-    for r, cells in enumerate(rows):
-        for c, token in enumerate(cells):
-            paragraph = table.cell(r, c).paragraphs[0]
+    # one pass over the rows: table.cell(r, c) rescans the table each call (quadratic)
+    for r, (row, cells) in enumerate(zip(table.rows, rows, strict=True)):
+        for cell, token in zip(row.cells, cells, strict=False):
+            paragraph = cell.paragraphs[0]
             _add_inline(paragraph, token)
             if r == 0:
                 for run in paragraph.runs:
