@@ -47,7 +47,7 @@ demo: $(STAMP)
 	$(BIN)/sndskit algo run t2d_treated --data $(DEMO)/data --out $(DEMO)/algo_t2d_treated
 	$(BIN)/sndskit algo validate heart_failure --data $(DEMO)/data --out $(DEMO)/algo_heart_failure
 	$(BIN)/sndskit algo export stroke_hospitalised --format boas
-	$(BIN)/sndskit algo docs --site $(DEMO)/algorithms-site --data $(DEMO)/data
+	$(BIN)/sndskit algo docs --site $(DEMO)/algorithms-site
 	$(BIN)/sndskit omop etl --data $(DEMO)/data --out $(DEMO)/omop
 	@echo "Web app on the demo data: $(BIN)/sndskit web --data $(DEMO)/data  (then open http://127.0.0.1:8765/)"
 
