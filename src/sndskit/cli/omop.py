@@ -513,20 +513,9 @@ def etl_command(
     from rich.progress import Progress
 
     from sndskit.engines.datasource import open_data
-    from sndskit.omop.etl.codemap import prepare_code_map, vocabulary_version
     from sndskit.omop.etl.runner import EtlOptions, export_duckdb, run_etl
 
-    store = mappings or default_mapping_store()
-    rows = _load(store, None, None) if store.exists() else []
-    con = _vocab_or_none(db)
-    try:
-        code_map, summary = prepare_code_map(
-            rows, _source_ids(db), vocab=con, store=store_path() if store_path().exists() else None
-        )
-        version = vocabulary_version(con)
-    finally:
-        if con is not None:
-            con.close()
+    code_map, summary, version = _etl_code_map(mappings, db)
     options = EtlOptions(
         quality_filters=_one_of(
             quality_filters, ("cnam", "scalpel", "minimal", "none"), "--quality-filters"
@@ -553,6 +542,28 @@ def etl_command(
         )  # fmt: skip
     if duckdb_out:
         console.print(f"wrote {export_duckdb(out, duckdb_out)}")
+    _print_etl_summary(out, manifest)
+
+
+def _etl_code_map(mappings: Path | None, db: Path | None):
+    """The ETL's source → standard code map from the mapping store and the vocabulary."""
+    from sndskit.omop.etl.codemap import prepare_code_map, vocabulary_version
+
+    store = mappings or default_mapping_store()
+    rows = _load(store, None, None) if store.exists() else []
+    con = _vocab_or_none(db)
+    try:
+        code_map, summary = prepare_code_map(
+            rows, _source_ids(db), vocab=con, store=store_path() if store_path().exists() else None
+        )
+        return code_map, summary, vocabulary_version(con)
+    finally:
+        if con is not None:
+            con.close()
+
+
+def _print_etl_summary(out: Path, manifest: dict) -> None:
+    """Rows per CDM table, the check overview and each failed check (FR/EN)."""
     table = Table("table", "rows")
     for name, count in manifest["rows"].items():
         table.add_row(name, f"{count:,}")
